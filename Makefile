@@ -1,0 +1,44 @@
+# The two commands: `make scan` and `make test`. Both build what they need on first use.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SEMGREP_FLAGS := --metrics=off --disable-version-check
+
+.PHONY: scan test test-rules test-py catalogue new-rule bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found (set PYTHON=...)" >&2; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## scan: scan the bundled demo service, write out/backend-review.sarif, print a summary
+scan: $(STAMP)
+	@mkdir -p out
+	$(BIN)/backend-review scan fixtures/apps/orders-service --format sarif --output out/backend-review.sarif --fail-on never --summary
+
+## test: rule fixtures, then the Python test suite
+test: test-rules test-py
+
+test-rules: $(STAMP)
+	$(BIN)/semgrep --test $(SEMGREP_FLAGS) --strict --config rules fixtures
+
+test-py: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+## catalogue: regenerate docs/rules.md from the rules
+catalogue: $(STAMP)
+	$(BIN)/python -m runner.catalogue > docs/rules.md
+
+## new-rule: scaffold a rule and its fixture: make new-rule AREA=api LANG=python SLUG=foo-without-bar
+new-rule: $(STAMP)
+	$(BIN)/python scripts/new_rule.py $(AREA) $(LANG) $(SLUG)
+
+## bench: performance ratios (not part of make test)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) out build dist .backend-review-cache

@@ -1,0 +1,93 @@
+"""The Finding model and the severity scale every reporter works from."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(enum.IntEnum):
+    """The pack's four levels; the integer order lets thresholds compare."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        return cls[text.upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+    @property
+    def semgrep(self) -> str:
+        """Semgrep's own severity for a rule at this level."""
+        return {Severity.CRITICAL: "ERROR", Severity.HIGH: "ERROR",
+                Severity.MEDIUM: "WARNING", Severity.LOW: "INFO"}[self]
+
+    @property
+    def sarif_level(self) -> str:
+        return {Severity.CRITICAL: "error", Severity.HIGH: "error",
+                Severity.MEDIUM: "warning", Severity.LOW: "note"}[self]
+
+    @property
+    def security_band(self) -> tuple[float, float]:
+        """GitHub `security-severity` range for this level (inclusive)."""
+        return {Severity.CRITICAL: (9.0, 10.0), Severity.HIGH: (7.0, 8.9),
+                Severity.MEDIUM: (4.0, 6.9), Severity.LOW: (0.1, 3.9)}[self]
+
+    @property
+    def action(self) -> str:
+        return {Severity.CRITICAL: "fix before anything else",
+                Severity.HIGH: "fix before merge or deploy",
+                Severity.MEDIUM: "fix in the current cycle",
+                Severity.LOW: "consider; document if deferred"}[self]
+
+
+SECTIONS = ("architecture", "scalability", "security", "performance")
+SECTION_TITLES = {
+    "architecture": "Architecture assessment",
+    "scalability": "Scalability concerns",
+    "security": "Security recommendations",
+    "performance": "Performance optimizations",
+}
+
+
+@dataclass(frozen=True)
+class Region:
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass
+class Finding:
+    """One result, independent of Semgrep's raw JSON. Reporters only see this."""
+
+    rule_id: str
+    area: str
+    section: str
+    severity: Severity
+    confidence: str
+    message: str
+    remediation: str
+    path: str  # relative to the scan root, POSIX separators
+    region: Region
+    snippet: str  # the matched lines, read from the file by the runner
+    fingerprint: str = ""
+    suppression: "Suppression | None" = None
+    dataflow: list[dict] = field(default_factory=list)
+
+    @property
+    def sort_key(self) -> tuple:
+        return (-self.severity, self.path, self.region.start_line,
+                self.region.start_column, self.rule_id)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    kind: str  # "inSource" (nosemgrep comment) or "external" (baseline)
+    justification: str

@@ -1,0 +1,26 @@
+"""Where the pack's rules and schemas live: inside the wheel, or beside the source tree."""
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_root() -> Path:
+    """The folder holding `rules/` and `schemas/`.
+
+    An installed wheel carries them as `runner/_data/`; a source checkout (editable
+    install, tests) has them at the repository root.
+    """
+    bundled = _PACKAGE / "_data"
+    if (bundled / "rules").is_dir():
+        return bundled
+    return _PACKAGE.parent
+
+
+def rules_dir() -> Path:
+    return data_root() / "rules"
+
+
+def schema_path(name: str) -> Path:
+    return data_root() / "schemas" / name

@@ -1,0 +1,164 @@
+"""Load, validate, index, select and merge the rule pack."""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from runner import paths
+from runner.finding import Severity
+
+AREAS = ("api", "database", "caching", "jobs", "boundaries", "auth", "ratelimit",
+         "validation", "statefulness", "resilience")
+
+
+class RuleError(Exception):
+    """A rule file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    area: str
+    language: str
+    languages: tuple[str, ...]
+    severity: Severity
+    section: str
+    confidence: str
+    message: str
+    remediation: str
+    references: tuple[str, ...]
+    technology: tuple[str, ...]
+    cwe: tuple[str, ...]
+    owasp: tuple[str, ...]
+    security_severity: str | None
+    docs: dict
+    path: Path
+    raw: dict
+
+    @property
+    def slug(self) -> str:
+        return self.id.rsplit(".", 1)[-1]
+
+    @property
+    def is_security(self) -> bool:
+        return self.section == "security"
+
+    @property
+    def title(self) -> str:
+        """A readable name distinct from the id, e.g. `Requests without timeout`."""
+        return self.slug.replace("-", " ").capitalize()
+
+
+@functools.lru_cache(maxsize=None)
+def metadata_schema() -> dict:
+    return json.loads(paths.schema_path("rule-metadata.schema.json").read_text())
+
+
+def _validate(raw: dict, path: Path) -> None:
+    errors = sorted(jsonschema.Draft7Validator(metadata_schema()).iter_errors(raw),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.absolute_path) or "(rule)"
+        raise RuleError(f"{path}: {where}: {err.message}")
+    meta = raw["metadata"]
+    expected = f"{meta['area']}.{path.parent.name}.{path.stem}"
+    if raw["id"] != expected or path.parent.parent.name != meta["area"]:
+        raise RuleError(f"{path}: id {raw['id']!r} does not match its path (expected {expected!r})")
+    if "security-severity" in meta:
+        low, high = Severity.parse(meta["severity"]).security_band
+        if not low <= float(meta["security-severity"]) <= high:
+            raise RuleError(f"{path}: metadata.security-severity {meta['security-severity']} is outside "
+                            f"{low}-{high}, the band of severity {meta['severity']}")
+
+
+def load_rule_file(path: Path) -> Rule:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"{path}: cannot read rule file: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise RuleError(f"{path}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list) or len(doc["rules"]) != 1:
+        raise RuleError(f"{path}: a rule file must hold `rules:` with exactly one rule")
+    raw = doc["rules"][0]
+    if not isinstance(raw, dict):
+        raise RuleError(f"{path}: the rule must be a mapping")
+    _validate(raw, path)
+    meta = raw["metadata"]
+    return Rule(
+        id=raw["id"], area=meta["area"], language=path.parent.name,
+        languages=tuple(raw["languages"]), severity=Severity.parse(meta["severity"]),
+        section=meta["section"], confidence=meta["confidence"],
+        message=" ".join(raw["message"].split()), remediation=" ".join(meta["remediation"].split()),
+        references=tuple(meta["references"]), technology=tuple(meta["technology"]),
+        cwe=tuple(meta.get("cwe", ())), owasp=tuple(meta.get("owasp", ())),
+        security_severity=meta.get("security-severity"), docs=meta["docs"], path=path, raw=raw,
+    )
+
+
+def load_pack(root: Path | None = None) -> list[Rule]:
+    """Every rule under `root` (default: the bundled pack), sorted by id; ids are unique."""
+    root = root or paths.rules_dir()
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    rules: dict[str, Rule] = {}
+    for path in files:
+        rule = load_rule_file(path)
+        if rule.id in rules:
+            raise RuleError(f"{path}: rule id {rule.id!r} is also defined in {rules[rule.id].path}")
+        rules[rule.id] = rule
+    return [rules[k] for k in sorted(rules)]
+
+
+def select(rules: list[Rule], *, areas=(), languages=(), include=(), exclude=(),
+           min_severity: Severity | None = None) -> list[Rule]:
+    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids."""
+    unknown = [a for a in areas if a not in AREAS]
+    if unknown:
+        raise RuleError(f"unknown area {unknown[0]!r} (known: {', '.join(AREAS)})")
+    ids = {r.id for r in rules}
+    for pattern in (*include, *exclude):
+        if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+            raise RuleError(f"unknown rule id {pattern!r} (see `backend-review rules list`)")
+    out = []
+    for r in rules:
+        if areas and r.area not in areas:
+            continue
+        if languages and not (set(languages) & ({r.language} | set(r.languages))):
+            continue
+        if include and not any(fnmatch.fnmatchcase(r.id, p) for p in include):
+            continue
+        if any(fnmatch.fnmatchcase(r.id, p) for p in exclude):
+            continue
+        if min_severity and r.severity < min_severity:
+            continue
+        out.append(r)
+    return out
+
+
+def find(rules: list[Rule], rule_id: str) -> Rule:
+    for r in rules:
+        if r.id == rule_id:
+            return r
+    raise RuleError(f"unknown rule id {rule_id!r} (see `backend-review rules list`)")
+
+
+def engine_rule(rule: Rule) -> dict:
+    """The rule as Semgrep should see it: long docs stripped (every JSON result repeats
+    a rule's whole metadata), only what the runner reads back kept."""
+    raw = copy.deepcopy(rule.raw)
+    raw["metadata"] = {"area": rule.area, "severity": rule.severity.name.lower()}
+    return raw
+
+
+def merged_config(rules: list[Rule]) -> dict:
+    return {"rules": [engine_rule(r) for r in rules]}
