@@ -91,3 +91,48 @@ class Finding:
 class Suppression:
     kind: str  # "inSource" (nosemgrep comment) or "external" (baseline)
     justification: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something the scan could not do fully: a parse error, a timeout, a skipped file."""
+
+    level: str  # "error" | "warning" | "note" (SARIF notification levels)
+    message: str
+    path: str | None = None
+    line: int | None = None
+    kind: str = "engine"  # engine | skipped | runner
+
+
+@dataclass
+class ScanReport:
+    """Everything a reporter may show: the one input of every output format."""
+
+    findings: list[Finding]
+    rules: list  # runner.rules.Rule, the rules that ran (after severity overrides)
+    notifications: list[Notification]
+    root: str  # absolute scan root (never written to outputs unless asked)
+    files_scanned: int
+    tool_version: str
+    engine_version: str
+    execution_successful: bool
+    failure: str | None
+    fail_on: "Severity | None"
+    started: str  # ISO 8601 UTC; the only non-deterministic fields
+    ended: str
+    suppressed: list[Finding] = field(default_factory=list)
+    diff_base: str | None = None
+    category: str = "backend-review"
+    absolute_base_uri: bool = False
+    keep_suppressed: bool = False
+
+    def counts(self) -> dict[Severity, int]:
+        out = {s: 0 for s in sorted(Severity, reverse=True)}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def failing(self) -> list[Finding]:
+        if self.fail_on is None:
+            return []
+        return [f for f in self.findings if f.severity >= self.fail_on]

@@ -1,0 +1,145 @@
+"""The command line: parse, dispatch, exit code. No logic of its own.
+
+Exit codes (as ruff and bandit):
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on
+  2  bad usage, config, rule, path or output
+  3  the engine (semgrep) is missing or failed
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from runner import __version__, config as config_mod, engine, output, report, ruledocs, rules as rules_mod
+from runner import scan as scan_mod, suppressions, targets
+from runner.finding import Severity
+from runner.report import text as text_report
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
+USER_ERRORS = (config_mod.ConfigError, rules_mod.RuleError, targets.TargetError, scan_mod.UsageError,
+               output.OutputError, suppressions.BaselineError, engine.RuleRejected)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"backend-review: error: {text_report.clean(str(message))}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="backend-review")
+def main() -> None:
+    """Review a backend codebase the way a senior engineer would: N+1 queries, missing
+    timeouts, rate limits, authorization, state that breaks a second replica, and more."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(report.FORMATS)), default="text", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path),
+              help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "never"]),
+              help="Exit 1 when a finding at or above this severity remains.  [default: high]")
+@click.option("--area", "areas", multiple=True, type=click.Choice(rules_mod.AREAS), help="Only rules of this area (repeatable).")
+@click.option("--language", "languages", multiple=True, type=click.Choice(sorted(targets.EXTENSIONS)),
+              help="Only rules for this language (repeatable).")
+@click.option("--rule", "select", multiple=True, metavar="ID", help="Only this rule id or glob (repeatable).")
+@click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Skip this rule id or glob (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this glob (repeatable).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="Config file (.backend-review.yml or pyproject.toml). Default: found by walking up from the target.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Report only findings not listed in this baseline file.")
+@click.option("--keep-suppressed", is_flag=True, help="Keep suppressed and baselined findings in SARIF/JSON, marked with their reason.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel semgrep jobs.  [default: number of cores]")
+@click.option("--category", default="backend-review", show_default=True,
+              help="SARIF automationDetails category (one per upload to GitHub).")
+@click.option("--absolute-base-uri", is_flag=True,
+              help="Put the scan root's absolute file:// URI in SARIF (for local IDE viewers; leaks the path, not for CI).")
+@click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
+def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, config_path, baseline,
+         keep_suppressed, jobs, category, absolute_base_uri, summary) -> None:
+    """Scan PATHS (default: the current directory) and report findings."""
+    opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
+                                select=select, ignore=ignore, exclude=exclude, fail_on=fail_on, jobs=jobs,
+                                baseline=baseline, keep_suppressed=keep_suppressed, category=category,
+                                absolute_base_uri=absolute_base_uri)
+    try:
+        if output_path is not None:
+            output.check_writable(output_path)
+        plan = scan_mod.prepare(opts)
+        result = scan_mod.execute(plan)
+        output.write(output_path, report.render(fmt, result))
+    except USER_ERRORS as exc:
+        fail(str(exc), EXIT_USAGE)
+    except engine.EngineNotFound as exc:
+        fail(str(exc), EXIT_ENGINE)
+    if summary:
+        click.echo(text_report.summary(result, text_report.use_colour(sys.stderr)), err=True, nl=False)
+    if result.failure:
+        click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
+        sys.exit(EXIT_ENGINE)
+    sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+@main.group()
+def rules() -> None:
+    """List and explain the rules of the pack."""
+
+
+def _load_pack():
+    try:
+        return rules_mod.load_pack()
+    except rules_mod.RuleError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
+@rules.command("list")
+@click.option("--area", "areas", multiple=True, type=click.Choice(rules_mod.AREAS))
+@click.option("--language", "languages", multiple=True, type=click.Choice(sorted(targets.EXTENSIONS)))
+@click.option("--severity", "min_severity", type=click.Choice(["critical", "high", "medium", "low"]),
+              help="Only rules at or above this severity.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_list(areas, languages, min_severity, fmt) -> None:
+    """One line per rule: id, severity, confidence, section."""
+    pack = rules_mod.select(_load_pack(), areas=areas, languages=languages,
+                            min_severity=Severity.parse(min_severity) if min_severity else None)
+    if fmt == "json":
+        click.echo(json.dumps([{"id": r.id, "area": r.area, "language": r.language, "severity": r.severity.name.lower(),
+                                "confidence": r.confidence, "section": r.section, "title": r.title,
+                                "message": r.message} for r in pack], indent=2))
+        return
+    width = max((len(r.id) for r in pack), default=10)
+    for r in pack:
+        click.echo(f"{r.id:<{width}}  {r.severity.label:<8}  {r.confidence:<6}  {r.section}")
+    click.echo(f"{len(pack)} rules", err=True)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def rules_show(rule_id, fmt) -> None:
+    """Explain one rule: what it finds, why, a bad and a good example, the fix."""
+    try:
+        rule = rules_mod.find(_load_pack(), rule_id)
+    except rules_mod.RuleError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if fmt == "json":
+        click.echo(json.dumps({"id": rule.id, "title": rule.title, "severity": rule.severity.name.lower(),
+                               "confidence": rule.confidence, "section": rule.section, "area": rule.area,
+                               "languages": list(rule.languages), "technology": list(rule.technology),
+                               "message": rule.message, "remediation": rule.remediation,
+                               "references": list(rule.references), "cwe": list(rule.cwe), "owasp": list(rule.owasp),
+                               "security_severity": rule.security_severity, "docs": rule.docs,
+                               "help_uri": ruledocs.help_uri(rule)}, indent=2))
+    elif fmt == "markdown":
+        click.echo(f"# {rule.id}\n\n" + ruledocs.markdown(rule), nl=False)
+    else:
+        click.echo(ruledocs.text(rule), nl=False)
+
+
+if __name__ == "__main__":
+    main()

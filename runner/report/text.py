@@ -1,0 +1,76 @@
+"""The terminal view: findings grouped by severity, Critical first, with the code."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+from runner.finding import SECTION_TITLES, ScanReport, Severity
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+COLOURS = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36"}
+
+
+def clean(text: str) -> str:
+    """Neutralise terminal escape sequences and control characters from code and paths."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
+def use_colour(stream=None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def summary(report: ScanReport, colour: bool = False) -> str:
+    counts = report.counts()
+    parts = [_paint(f"{n} {s.label}", COLOURS[s], colour and n > 0) for s, n in counts.items()]
+    line = (f"backend-review: {len(report.findings)} finding(s) in {report.files_scanned} file(s) "
+            f"with {len(report.rules)} rules: " + ", ".join(parts))
+    if report.suppressed:
+        line += f"; {len(report.suppressed)} suppressed or baselined"
+    if report.diff_base:
+        line += f"; only lines changed since {clean(report.diff_base)}"
+    if report.failure:
+        line += f"\nbackend-review: the engine failed: {clean(report.failure)}"
+    failing = report.failing()
+    if report.fail_on is not None:
+        verdict = (f"FAIL: {len(failing)} finding(s) at or above {report.fail_on.label}"
+                   if failing else f"PASS: nothing at or above {report.fail_on.label}")
+        line += "\n" + verdict
+    return line + "\n"
+
+
+def render(report: ScanReport, colour: bool | None = None) -> str:
+    colour = use_colour() if colour is None else colour
+    out: list[str] = []
+    for severity in sorted(Severity, reverse=True):
+        group = [f for f in report.findings if f.severity == severity]
+        if not group:
+            continue
+        out.append(_paint(f"{severity.label} ({len(group)}) - {severity.action}", COLOURS[severity], colour))
+        for f in group:
+            out.append(f"  {clean(f.path)}:{f.region.start_line}:{f.region.start_column}  "
+                       f"{_paint(f.rule_id, '1', colour)}  [{SECTION_TITLES[f.section]}]")
+            out.append(f"    {clean(f.message)}")
+            for i, code in enumerate(f.snippet.splitlines()[:6]):
+                out.append(f"    {f.region.start_line + i:>5} | {clean(code)}")
+            out.append(f"    fix: {clean(f.remediation)}")
+            if f.suppression:
+                out.append(f"    suppressed: {clean(f.suppression.justification)}")
+            out.append("")
+    for n in report.notifications:
+        where = f"{clean(n.path)}{':' + str(n.line) if n.line else ''}: " if n.path else ""
+        out.append(f"{n.level}: {where}{clean(n.message)}")
+    if report.notifications:
+        out.append("")
+    out.append(summary(report, colour).rstrip("\n"))
+    return "\n".join(out) + "\n"

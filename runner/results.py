@@ -1,0 +1,117 @@
+"""Turn the engine's raw results into Findings: rule metadata, snippet, region."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from runner.engine import EngineRun
+from runner.finding import Finding, Notification, Region
+from runner.fingerprint import finding_fingerprint
+
+MAX_SNIPPET_LINES = 12
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def read_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return _LINE_BREAK.split(text)
+
+
+def build(run: EngineRun, rules_by_id: dict, root: Path) -> tuple[list[Finding], list[Notification]]:
+    findings: list[Finding] = []
+    lines_cache: dict[str, list[str]] = {}
+    for raw in run.results:
+        rule = rules_by_id.get(raw.get("check_id"))
+        if rule is None:
+            continue  # not one of ours (cannot happen with a merged pack, but never trust input)
+        path = str(raw["path"]).replace("\\", "/")
+        start, end = raw.get("start", {}), raw.get("end", {})
+        region = Region(int(start.get("line", 1)), int(start.get("col", 1)),
+                        int(end.get("line", start.get("line", 1))), int(end.get("col", 1)))
+        if path not in lines_cache:
+            lines_cache[path] = read_lines(root / path)
+        lines = lines_cache[path]
+        snippet = "\n".join(lines[region.start_line - 1:min(region.end_line, region.start_line - 1 + MAX_SNIPPET_LINES)])
+        findings.append(Finding(
+            rule_id=rule.id, area=rule.area, section=rule.section, severity=rule.severity,
+            confidence=rule.confidence, message=rule.message, remediation=rule.remediation,
+            path=path, region=region, snippet=snippet,
+            dataflow=_dataflow(raw.get("extra", {}).get("dataflow_trace"), lines_cache, root),
+        ))
+    findings = _dedupe(findings)
+    _fingerprint(findings, lines_cache)
+    return findings, [_notification(e) for e in run.errors]
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in sorted(findings, key=lambda f: f.sort_key):
+        key = (f.rule_id, f.path, f.region)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _fingerprint(findings: list[Finding], lines_cache: dict[str, list[str]]) -> None:
+    """Ours: rule + path + matched code + which occurrence of that code it is, so the
+    value survives lines inserted above and changes when the matched code changes."""
+    occurrences: dict[tuple, int] = {}
+    for f in sorted(findings, key=lambda f: (f.path, f.region.start_line, f.region.start_column, f.rule_id)):
+        lines = lines_cache.get(f.path, [])
+        code = "\n".join(lines[f.region.start_line - 1:f.region.end_line])
+        key = (f.rule_id, f.path, " ".join(code.split()))
+        occurrences[key] = occurrences.get(key, 0) + 1
+        f.fingerprint = finding_fingerprint(f.rule_id, f.path, code, occurrences[key])
+
+
+def _dataflow(trace, lines_cache, root: Path) -> list[dict]:
+    """Semgrep's taint trace as a list of steps {path, line, col, end_line, end_col, code, role}."""
+    if not isinstance(trace, dict):
+        return []
+    steps = []
+
+    def add(loc, role):
+        if not isinstance(loc, dict) or "start" not in loc:
+            return
+        path = str(loc.get("path", "")).replace("\\", "/")
+        if path not in lines_cache:
+            lines_cache[path] = read_lines(root / path)
+        line = int(loc["start"]["line"])
+        code = lines_cache[path][line - 1].strip() if 0 < line <= len(lines_cache[path]) else ""
+        steps.append({"path": path, "line": line, "col": int(loc["start"]["col"]),
+                      "end_line": int(loc["end"]["line"]), "end_col": int(loc["end"]["col"]),
+                      "code": code, "role": role})
+
+    def cli_loc(node, role):
+        # ["CliLoc", [location, content]] or ["CliCall", [[location, content], intermediates, sink]]
+        if isinstance(node, list) and len(node) == 2:
+            kind, body = node
+            if kind == "CliLoc" and isinstance(body, list) and body:
+                add(body[0], role)
+            elif kind == "CliCall" and isinstance(body, list) and body:
+                if isinstance(body[0], list) and body[0]:
+                    add(body[0][0], role)
+    cli_loc(trace.get("taint_source"), "source")
+    for var in trace.get("intermediate_vars") or []:
+        add(var.get("location"), "step")
+    cli_loc(trace.get("taint_sink"), "sink")
+    return steps
+
+
+def _notification(err: dict) -> Notification:
+    level = {"error": "error", "warn": "warning", "warning": "warning", "info": "note"}.get(
+        str(err.get("level", "warn")).lower(), "warning")
+    path = err.get("path")
+    line = None
+    spans = err.get("spans") or []
+    if spans and isinstance(spans[0], dict):
+        line = (spans[0].get("start") or {}).get("line")
+    kind_text = str(err.get("type", "error"))
+    if isinstance(err.get("type"), list):
+        kind_text = str(err["type"][0])
+    message = " ".join(str(err.get("message", "")).split())[:500] or kind_text
+    return Notification(level=level, message=f"{kind_text}: {message}", path=path, line=line)

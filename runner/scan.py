@@ -1,0 +1,132 @@
+"""The scan pipeline: config -> rule selection -> targets -> engine -> findings ->
+suppressions/baseline -> report. Each step lives in its own module; this one only
+wires them together and decides nothing the steps could decide themselves."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner import __version__, config as config_mod, engine, results, rules as rules_mod, suppressions, targets
+from runner.finding import Notification, ScanReport, Severity
+
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+DEFAULT_FILE_TIMEOUT = 30
+
+
+class UsageError(Exception):
+    """Bad usage, config or rule: exit code 2."""
+
+
+@dataclass
+class ScanOptions:
+    paths: list[Path] = field(default_factory=list)
+    config: Path | None = None
+    areas: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    fail_on: str | None = None  # None: take the config's, else "high"
+    jobs: int | None = None
+    baseline: Path | None = None
+    keep_suppressed: bool = False
+    category: str = "backend-review"
+    absolute_base_uri: bool = False
+    run_timeout: int | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+@dataclass
+class Plan:
+    cfg: config_mod.Config
+    rules: list
+    targets: targets.TargetSet
+    fail_on: Severity | None
+    baseline: dict[str, str] | None
+    options: ScanOptions
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def effective_rules(cfg: config_mod.Config, opts: ScanOptions, pack: list | None = None) -> list:
+    pack = pack if pack is not None else rules_mod.load_pack()
+    selected = rules_mod.select(
+        pack,
+        areas=opts.areas or tuple(cfg.get("areas", ())),
+        languages=opts.languages or tuple(cfg.get("languages", ())),
+        include=opts.select or tuple(cfg.get("select", ())),
+        exclude=tuple(opts.ignore) + tuple(cfg.get("ignore", ())),
+    )
+    overrides = cfg.get("severity", {})
+    out = []
+    for rule in selected:
+        for pattern, level in overrides.items():
+            if fnmatch.fnmatchcase(rule.id, pattern):
+                rule = dataclasses.replace(rule, severity=Severity.parse(level))
+        out.append(rule)
+    return out
+
+
+def prepare(opts: ScanOptions) -> Plan:
+    """Everything that can be wrong with the user's input is found here, before the
+    engine starts and before any output is written."""
+    paths = opts.paths or [opts.cwd]
+    cfg = config_mod.resolve(opts.config, paths)
+    selected = effective_rules(cfg, opts)
+    if not selected:
+        raise UsageError("no rules selected: the area, language and rule filters exclude every rule")
+    fail_on_text = opts.fail_on or cfg.get("fail-on", "high")
+    fail_on = None if fail_on_text == "never" else Severity.parse(fail_on_text)
+    exclude = tuple(cfg.get("exclude", targets.DEFAULT_EXCLUDE)) + tuple(cfg.get("extend-exclude", ())) + opts.exclude
+    languages = {lang for r in selected for lang in r.languages}
+    target_set = targets.collect(paths, languages=languages, exclude=exclude,
+                                 max_bytes=cfg.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES), cwd=opts.cwd)
+    if not target_set.files:
+        where = ", ".join(str(p) for p in paths)
+        kinds = ", ".join(s for lang in sorted(languages) for s in targets.EXTENSIONS.get(lang, ()))
+        raise UsageError(f"no files to scan in {where} (looked for {kinds}; "
+                         f"{len(target_set.skipped)} skipped, excluded: {', '.join(exclude) or 'nothing'})")
+    baseline_path = opts.baseline
+    if baseline_path is None and cfg.get("baseline") and cfg.base_dir:
+        baseline_path = cfg.base_dir / cfg.get("baseline")
+    baseline = suppressions.load_baseline(baseline_path) if baseline_path else None
+    return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts)
+
+
+def execute(plan: Plan) -> ScanReport:
+    opts = plan.options
+    started = _now()
+    root = plan.targets.root
+    run = engine.run(rules_mod.merged_config(plan.rules), plan.targets.files, cwd=root,
+                     jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
+                     file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
+                     run_timeout=opts.run_timeout, extra_args=("--dataflow-traces",))
+    by_id = {r.id: r for r in plan.rules}
+    findings, notes = results.build(run, by_id, root)
+    lines_cache: dict[str, list[str]] = {}
+
+    def lines_of(path: str) -> list[str]:
+        if path not in lines_cache:
+            lines_cache[path] = results.read_lines(root / path)
+        return lines_cache[path]
+
+    kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
+    notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
+             for s in plan.targets.skipped] + notes
+    if run.failure:
+        notes.append(Notification("error", run.failure, kind="engine"))
+    notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))
+    return ScanReport(
+        findings=sorted(kept, key=lambda f: f.sort_key), rules=plan.rules, notifications=notes,
+        root=str(root), files_scanned=len(plan.targets.files), tool_version=__version__,
+        engine_version=run.version, execution_successful=run.failure is None, failure=run.failure,
+        fail_on=plan.fail_on, started=started, ended=_now(), suppressed=suppressed,
+        category=opts.category, absolute_base_uri=opts.absolute_base_uri,
+        keep_suppressed=opts.keep_suppressed,
+    )
