@@ -37,10 +37,10 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--format", "fmt", type=click.Choice(sorted(report.FORMATS)), default="text", show_default=True,
               help="Output format.")
-@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path),
+@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path, readable=False),
               help="Write the report to FILE (atomically) instead of stdout.")
 @click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "never"]),
               help="Exit 1 when a finding at or above this severity remains.  [default: high]")
@@ -50,9 +50,9 @@ def main() -> None:
 @click.option("--rule", "select", multiple=True, metavar="ID", help="Only this rule id or glob (repeatable).")
 @click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Skip this rule id or glob (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this glob (repeatable).")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
+@click.option("--config", "config_path", type=click.Path(path_type=Path, readable=False),
               help="Config file (.backend-review.yml or pyproject.toml). Default: found by walking up from the target.")
-@click.option("--baseline", type=click.Path(path_type=Path), help="Report only findings not listed in this baseline file.")
+@click.option("--baseline", type=click.Path(path_type=Path, readable=False), help="Report only findings not listed in this baseline file.")
 @click.option("--keep-suppressed", is_flag=True, help="Keep suppressed and baselined findings in SARIF/JSON, marked with their reason.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel semgrep jobs.  [default: number of cores]")
 @click.option("--category", default="backend-review", show_default=True,

@@ -1,5 +1,49 @@
+import os
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+DEMO = ROOT / "fixtures" / "apps" / "orders-service"
+
+
+def run_cli(*args, cwd=None, env=None, timeout=600):
+    """Run the real `backend-review` command, as a user would."""
+    full_env = dict(os.environ)
+    full_env.pop("NO_COLOR", None)
+    full_env.update(env or {})
+    return subprocess.run([str(BIN / "backend-review"), *map(str, args)], cwd=cwd or ROOT,
+                          capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def demo_sarif(tmp_path_factory):
+    """One full SARIF scan of the bundled demo service, shared by the SARIF tests."""
+    out = tmp_path_factory.mktemp("demo") / "demo.sarif"
+    proc = run_cli("scan", "fixtures/apps/orders-service", "--format", "sarif", "-o", out, "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture
+def write_tree(tmp_path):
+    """Write {relative path: text} under tmp_path and return tmp_path."""
+    def write(files: dict) -> Path:
+        for rel, text in files.items():
+            p = tmp_path / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(text, bytes):
+                p.write_bytes(text)
+            else:
+                p.write_text(text)
+        return tmp_path
+    return write
