@@ -59,14 +59,16 @@ def main() -> None:
               help="SARIF automationDetails category (one per upload to GitHub).")
 @click.option("--absolute-base-uri", is_flag=True,
               help="Put the scan root's absolute file:// URI in SARIF (for local IDE viewers; leaks the path, not for CI).")
+@click.option("--engine-timeout", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Stop semgrep if the whole run takes longer (exit 3, partial results kept).")
 @click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
 def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, config_path, baseline,
-         keep_suppressed, jobs, category, absolute_base_uri, summary) -> None:
+         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, summary) -> None:
     """Scan PATHS (default: the current directory) and report findings."""
     opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
                                 select=select, ignore=ignore, exclude=exclude, fail_on=fail_on, jobs=jobs,
                                 baseline=baseline, keep_suppressed=keep_suppressed, category=category,
-                                absolute_base_uri=absolute_base_uri)
+                                absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout)
     try:
         if output_path is not None:
             output.check_writable(output_path)
