@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import __version__, config as config_mod, engine, results, rules as rules_mod, suppressions, targets
+from runner import __version__, config as config_mod, engine, results, rules as rules_mod, suppressions, syntax, targets
 from runner.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -103,6 +103,7 @@ def execute(plan: Plan) -> ScanReport:
     opts = plan.options
     started = _now()
     root = plan.targets.root
+    syntax_check = syntax.Background(root, plan.targets.files)
     run = engine.run(rules_mod.merged_config(plan.rules), plan.targets.files, cwd=root,
                      jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
                      file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
@@ -118,7 +119,7 @@ def execute(plan: Plan) -> ScanReport:
 
     kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
-             for s in plan.targets.skipped] + notes
+             for s in plan.targets.skipped] + syntax_check.result() + notes
     if run.failure:
         notes.append(Notification("error", run.failure, kind="engine"))
     notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))

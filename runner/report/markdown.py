@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from runner.finding import SECTION_TITLES, SECTIONS, Finding, ScanReport, Severity
+from runner.report.text import clean
 
 LIMIT_BYTES = 1_000_000  # GitHub's job-summary cap is 1 MiB; keep a margin
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
@@ -15,10 +16,11 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 def escape(text: str) -> str:
     """Escape Markdown/HTML so code and paths from the scanned repo cannot break the layout."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _MD_SPECIAL.sub(r"\\\1", clean(" ".join(text.split())))
 
 
 def _code_block(code: str) -> str:
+    code = clean(code)
     longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}\n{code}\n{fence}"
