@@ -47,3 +47,21 @@ def write_tree(tmp_path):
                 p.write_text(text)
         return tmp_path
     return write
+
+
+@pytest.fixture(autouse=True)
+def _deny_network(monkeypatch):
+    """No test may open a network connection from this process (subprocesses run
+    under `unshare --net` when `make test` can create a network namespace)."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family == socket.AF_UNIX:
+            return real_connect(self, address)
+        raise RuntimeError(f"network access attempted in a test: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError(f"network access attempted: {a!r}")))

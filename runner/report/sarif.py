@@ -117,7 +117,8 @@ def _result(f: Finding, index: int, line_hash: str | None, keep_suppression: boo
         fps["primaryLocationLineHash"] = line_hash
     suppressions = None
     if keep_suppression and f.suppression:
-        suppressions = [om.Suppression(kind=f.suppression.kind, status="accepted",
+        # sarif-om 1.0.4 names `status` "state" (a pre-release spelling): leave it unset.
+        suppressions = [om.Suppression(kind=f.suppression.kind,
                                        justification=f.suppression.justification or None)]
     return om.Result(
         rule_id=f.rule_id, rule_index=index, level=f.severity.sarif_level, kind="fail",
