@@ -53,10 +53,11 @@ def markdown(rule: Rule, heading_level: int = 2) -> str:
         "\n".join(rows),
         f"{h} What it does\n\n{_fold(rule.docs['what'])}",
         f"{h} Why is this bad?\n\n{_fold(rule.docs['why'])}",
-        f"{h} Example\n\n```{fence}\n{rule.docs['example'].rstrip()}\n```",
-        f"Use instead:\n\n```{fence}\n{rule.docs['fix'].rstrip()}\n```",
-        f"{h} Remediation\n\n{rule.remediation}",
     ]
+    if rule.docs.get("example"):  # generated contract rules have no examples
+        parts += [f"{h} Example\n\n```{fence}\n{rule.docs['example'].rstrip()}\n```",
+                  f"Use instead:\n\n```{fence}\n{rule.docs['fix'].rstrip()}\n```"]
+    parts.append(f"{h} Remediation\n\n{rule.remediation}")
     if rule.docs.get("options"):
         parts.append(f"{h} Options\n\n{_fold(rule.docs['options'])}")
     parts.append(f"{h} Suppression\n\nAdd `{suppression_hint(rule)}` on the line (or the line above), "
@@ -80,9 +81,10 @@ def text(rule: Rule, width: int = 88) -> str:
             f"area {rule.area} · {', '.join(rule.languages)} · {', '.join(rule.technology)}")
     if rule.is_security:
         head += f"\n  {'; '.join(rule.cwe)} · {'; '.join(rule.owasp)} · security-severity {rule.security_severity}"
-    parts = [head, para("What it does", rule.docs["what"]), para("Why is this bad?", rule.docs["why"]),
-             code("Example", rule.docs["example"]), code("Use instead", rule.docs["fix"]),
-             para("Remediation", rule.remediation)]
+    parts = [head, para("What it does", rule.docs["what"]), para("Why is this bad?", rule.docs["why"])]
+    if rule.docs.get("example"):
+        parts += [code("Example", rule.docs["example"]), code("Use instead", rule.docs["fix"])]
+    parts.append(para("Remediation", rule.remediation))
     if rule.docs.get("options"):
         parts.append(para("Options", rule.docs["options"]))
     parts.append(f"Suppression\n  {suppression_hint(rule)}")

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import __version__, config as config_mod, engine, results, rules as rules_mod, suppressions, syntax, targets
+from runner import __version__, config as config_mod, contracts, engine, results, rules as rules_mod, suppressions, syntax, targets
 from runner.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -56,6 +56,10 @@ def _now() -> str:
 
 def effective_rules(cfg: config_mod.Config, opts: ScanOptions, pack: list | None = None) -> list:
     pack = pack if pack is not None else rules_mod.load_pack()
+    try:
+        pack = pack + contracts.rules_from_config(cfg.get("boundaries", []), cfg.path)
+    except ValueError as exc:
+        raise UsageError(f"{cfg.path}: boundaries: {exc}") from None
     selected = rules_mod.select(
         pack,
         areas=opts.areas or tuple(cfg.get("areas", ())),
@@ -110,6 +114,8 @@ def execute(plan: Plan) -> ScanReport:
                      run_timeout=opts.run_timeout, extra_args=("--dataflow-traces",))
     by_id = {r.id: r for r in plan.rules}
     findings, notes = results.build(run, by_id, root)
+    layer_contracts = plan.cfg.get("boundaries", [])
+    findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
     lines_cache: dict[str, list[str]] = {}
 
     def lines_of(path: str) -> list[str]:
