@@ -9,19 +9,21 @@ Exit codes (as ruff and bandit):
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
 import click
 
-from runner import __version__, config as config_mod, engine, output, report, ruledocs, rules as rules_mod
-from runner import scan as scan_mod, suppressions, targets
+from runner import __version__, config as config_mod, engine, output, paths as data_paths, report, ruledocs, rules as rules_mod
+from runner import diff, scan as scan_mod, suppressions, targets
 from runner.finding import Severity
 from runner.report import text as text_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
 USER_ERRORS = (config_mod.ConfigError, rules_mod.RuleError, targets.TargetError, scan_mod.UsageError,
-               output.OutputError, suppressions.BaselineError, engine.RuleRejected)
+               output.OutputError, suppressions.BaselineError, engine.RuleRejected, diff.DiffError)
 
 
 def fail(message: str, code: int) -> None:
@@ -61,19 +63,22 @@ def main() -> None:
               help="Put the scan root's absolute file:// URI in SARIF (for local IDE viewers; leaks the path, not for CI).")
 @click.option("--engine-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Stop semgrep if the whole run takes longer (exit 3, partial results kept).")
+@click.option("--diff-base", metavar="REF", help="Report only findings on lines changed since git REF (e.g. origin/main).")
 @click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
 def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, config_path, baseline,
-         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, summary) -> None:
+         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, summary) -> None:
     """Scan PATHS (default: the current directory) and report findings."""
     opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
                                 select=select, ignore=ignore, exclude=exclude, fail_on=fail_on, jobs=jobs,
                                 baseline=baseline, keep_suppressed=keep_suppressed, category=category,
-                                absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout)
+                                absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout,
+                                diff_base=diff_base)
     try:
         if output_path is not None:
             output.check_writable(output_path)
         plan = scan_mod.prepare(opts)
-        result = scan_mod.execute(plan)
+        with progress(f"scanning {len(plan.targets.files)} files with {len(plan.rules)} rules"):
+            result = scan_mod.execute(plan)
         output.write(output_path, report.render(fmt, result))
     except USER_ERRORS as exc:
         fail(str(exc), EXIT_USAGE)
@@ -85,6 +90,89 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
         sys.exit(EXIT_ENGINE)
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+class progress:
+    """A status line on stderr while the engine works, only for a person at a terminal:
+    silent when stderr is piped or in CI."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.active = sys.stderr.isatty() and not os.environ.get("CI")
+
+    def __enter__(self):
+        if self.active:
+            sys.stderr.write(f"backend-review: {self.text}…")
+            sys.stderr.flush()
+
+    def __exit__(self, *exc):
+        if self.active:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+@main.group()
+def baseline() -> None:
+    """Record today's findings so that only new ones fail the build."""
+
+
+@baseline.command("create")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
+@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path, readable=False),
+              default=Path(".backend-review-baseline.json"), show_default=True)
+@click.option("--reason", required=True, help="Why these findings are deferred (kept with every entry).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, readable=False))
+def baseline_create(paths, output_path, reason, config_path) -> None:
+    """Scan PATHS and write every current finding to a baseline file with REASON."""
+    opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, fail_on="never")
+    try:
+        output.check_writable(output_path)
+        plan = scan_mod.prepare(opts)
+        plan.baseline = None  # a new baseline starts from every finding
+        with progress(f"scanning {len(plan.targets.files)} files"):
+            result = scan_mod.execute(plan)
+        if result.failure:
+            fail(f"the engine failed, no baseline written: {result.failure}", EXIT_ENGINE)
+        doc = suppressions.baseline_document(result.findings, reason)
+        output.write(output_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    except USER_ERRORS as exc:
+        fail(str(exc), EXIT_USAGE)
+    except engine.EngineNotFound as exc:
+        fail(str(exc), EXIT_ENGINE)
+    click.echo(f"backend-review: wrote {len(doc['findings'])} finding(s) to {output_path}", err=True)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path, readable=False))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, readable=False))
+def doctor(path, config_path) -> None:
+    """Check the tool's setup: engine, optional tools, config, rules."""
+    engine_missing = config_or_rules_bad = False
+    rows = [("backend-review", __version__, "ok"), ("python", sys.version.split()[0], sys.executable)]
+    try:
+        exe = engine.semgrep_executable()
+        rows.append(("semgrep (required)", engine.version(exe), exe))
+    except engine.EngineNotFound as exc:
+        rows.append(("semgrep (required)", "MISSING", str(exc)))
+        engine_missing = True
+    git = shutil.which("git")
+    rows.append(("git (optional: --diff-base)", "found" if git else "not found", git or "install git for --diff-base"))
+    try:
+        cfg = config_mod.resolve(config_path, [path or Path.cwd()])
+        rows.append(("config", "valid" if cfg.path else "none (defaults)", str(cfg.path or "-")))
+    except config_mod.ConfigError as exc:
+        rows.append(("config", "INVALID", str(exc)))
+        config_or_rules_bad = True
+    try:
+        pack = rules_mod.load_pack()
+        rows.append(("rules", f"{len(pack)} loaded", f"{len({r.area for r in pack})} areas from {data_paths.rules_dir()}"))
+    except rules_mod.RuleError as exc:
+        rows.append(("rules", "INVALID", str(exc)))
+        config_or_rules_bad = True
+    width = max(len(r[0]) for r in rows)
+    for name, status, detail in rows:
+        click.echo(f"{name:<{width}}  {text_report.clean(status):<16}  {text_report.clean(detail)}")
+    sys.exit(EXIT_ENGINE if engine_missing else EXIT_USAGE if config_or_rules_bad else EXIT_OK)
 
 
 @main.group()

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import __version__, config as config_mod, contracts, engine, results, rules as rules_mod, suppressions, syntax, targets
+from runner import __version__, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
 from runner.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -37,6 +37,7 @@ class ScanOptions:
     category: str = "backend-review"
     absolute_base_uri: bool = False
     run_timeout: int | None = None
+    diff_base: str | None = None
     cwd: Path = field(default_factory=Path.cwd)
 
 
@@ -48,6 +49,7 @@ class Plan:
     fail_on: Severity | None
     baseline: dict[str, str] | None
     options: ScanOptions
+    changed: dict | None = None  # --diff-base: path -> changed lines (None: whole file)
 
 
 def _now() -> str:
@@ -100,7 +102,13 @@ def prepare(opts: ScanOptions) -> Plan:
     if baseline_path is None and cfg.get("baseline") and cfg.base_dir:
         baseline_path = cfg.base_dir / cfg.get("baseline")
     baseline = suppressions.load_baseline(baseline_path) if baseline_path else None
-    return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts)
+    changed = None
+    if opts.diff_base:
+        changed = diff.changed_lines(target_set.root, opts.diff_base)
+        # Unchanged files cannot hold a finding on a changed line: do not scan them.
+        target_set.files = [f for f in target_set.files if f in changed]
+    return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts,
+                changed=changed)
 
 
 def execute(plan: Plan) -> ScanReport:
@@ -108,14 +116,20 @@ def execute(plan: Plan) -> ScanReport:
     started = _now()
     root = plan.targets.root
     syntax_check = syntax.Background(root, plan.targets.files)
-    run = engine.run(rules_mod.merged_config(plan.rules), plan.targets.files, cwd=root,
-                     jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
-                     file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
-                     run_timeout=opts.run_timeout, extra_args=("--dataflow-traces",))
+    if plan.targets.files:
+        run = engine.run(rules_mod.merged_config(plan.rules), plan.targets.files, cwd=root,
+                         jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
+                         file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
+                         run_timeout=opts.run_timeout, extra_args=("--dataflow-traces",))
+    else:  # a diff-aware scan where no target changed: nothing for the engine to do
+        run = engine.EngineRun()
     by_id = {r.id: r for r in plan.rules}
     findings, notes = results.build(run, by_id, root)
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
+    if plan.changed is not None:
+        findings = [f for f in findings
+                    if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
     lines_cache: dict[str, list[str]] = {}
 
     def lines_of(path: str) -> list[str]:
@@ -135,5 +149,5 @@ def execute(plan: Plan) -> ScanReport:
         engine_version=run.version, execution_successful=run.failure is None, failure=run.failure,
         fail_on=plan.fail_on, started=started, ended=_now(), suppressed=suppressed,
         category=opts.category, absolute_base_uri=opts.absolute_base_uri,
-        keep_suppressed=opts.keep_suppressed,
+        keep_suppressed=opts.keep_suppressed, diff_base=opts.diff_base,
     )
