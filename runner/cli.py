@@ -64,9 +64,12 @@ def main() -> None:
 @click.option("--engine-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Stop semgrep if the whole run takes longer (exit 3, partial results kept).")
 @click.option("--diff-base", metavar="REF", help="Report only findings on lines changed since git REF (e.g. origin/main).")
+@click.option("--also", "also", multiple=True, metavar="FORMAT=FILE",
+              help="Also write this format to FILE from the same scan (repeatable), "
+                   "e.g. --also markdown=$GITHUB_STEP_SUMMARY.")
 @click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
 def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, config_path, baseline,
-         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, summary) -> None:
+         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, also, summary) -> None:
     """Scan PATHS (default: the current directory) and report findings."""
     opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
                                 select=select, ignore=ignore, exclude=exclude, fail_on=fail_on, jobs=jobs,
@@ -74,12 +77,16 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
                                 absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout,
                                 diff_base=diff_base)
     try:
-        if output_path is not None:
-            output.check_writable(output_path)
+        extra = [_parse_also(item) for item in also]
+        for path in [output_path, *(p for _, p in extra)]:
+            if path is not None:
+                output.check_writable(path)
         plan = scan_mod.prepare(opts)
         with progress(f"scanning {len(plan.targets.files)} files with {len(plan.rules)} rules"):
             result = scan_mod.execute(plan)
-        output.write(output_path, report.render(fmt, result))
+        rendered = [(output_path, report.render(fmt, result))] + [(p, report.render(f, result)) for f, p in extra]
+        for path, text in rendered:
+            output.write(path, text)
     except USER_ERRORS as exc:
         fail(str(exc), EXIT_USAGE)
     except engine.EngineNotFound as exc:
@@ -90,6 +97,14 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
         sys.exit(EXIT_ENGINE)
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+def _parse_also(item: str) -> tuple[str, Path]:
+    fmt, sep, file = item.partition("=")
+    if not sep or fmt not in report.FORMATS or not file:
+        raise scan_mod.UsageError(f"--also {item!r}: expected FORMAT=FILE with FORMAT one of "
+                                  f"{', '.join(sorted(report.FORMATS))}")
+    return fmt, Path(file)
 
 
 class progress:
