@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from runner import __version__, config as config_mod, engine, output, paths as data_paths, report, ruledocs, rules as rules_mod
-from runner import diff, scan as scan_mod, suppressions, targets
+from runner import diff, merge as merge_mod, scan as scan_mod, suppressions, targets
 from runner.finding import Severity
 from runner.report import text as text_report
 
@@ -64,19 +64,26 @@ def main() -> None:
 @click.option("--engine-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Stop semgrep if the whole run takes longer (exit 3, partial results kept).")
 @click.option("--diff-base", metavar="REF", help="Report only findings on lines changed since git REF (e.g. origin/main).")
+@click.option("--shard", metavar="K/N", help="Scan only shard K of N (a stable, size-balanced split of the files); "
+              "combine the shards' SARIF with `backend-review merge`.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, readable=False),
+              help="Result cache folder.  [default: .backend-review-cache beside the config, or in the scan root]")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--also", "also", multiple=True, metavar="FORMAT=FILE",
               help="Also write this format to FILE from the same scan (repeatable), "
                    "e.g. --also markdown=$GITHUB_STEP_SUMMARY.")
 @click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
 def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, config_path, baseline,
-         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, also, summary) -> None:
+         keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, shard, cache_dir, no_cache,
+         also, summary) -> None:
     """Scan PATHS (default: the current directory) and report findings."""
     opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
                                 select=select, ignore=ignore, exclude=exclude, fail_on=fail_on, jobs=jobs,
                                 baseline=baseline, keep_suppressed=keep_suppressed, category=category,
                                 absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout,
-                                diff_base=diff_base)
+                                diff_base=diff_base, cache_dir=cache_dir, use_cache=not no_cache)
     try:
+        opts.shard = _parse_shard(shard) if shard else None
         extra = [_parse_also(item) for item in also]
         for path in [output_path, *(p for _, p in extra)]:
             if path is not None:
@@ -97,6 +104,13 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
         sys.exit(EXIT_ENGINE)
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise scan_mod.UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(k), int(n)
 
 
 def _parse_also(item: str) -> tuple[str, Path]:
@@ -188,6 +202,21 @@ def doctor(path, config_path) -> None:
     for name, status, detail in rows:
         click.echo(f"{name:<{width}}  {text_report.clean(status):<16}  {text_report.clean(detail)}")
     sys.exit(EXIT_ENGINE if engine_missing else EXIT_USAGE if config_or_rules_bad else EXIT_OK)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@click.option("-o", "--output", "output_path", type=click.Path(path_type=Path, readable=False),
+              help="Write the merged SARIF here (atomically) instead of stdout.")
+def merge(inputs, output_path) -> None:
+    """Merge shard SARIF files into one run: rules de-duplicated, results in a stable order."""
+    try:
+        if output_path is not None:
+            output.check_writable(output_path)
+        doc = merge_mod.merge(list(inputs))
+        output.write(output_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    except (merge_mod.MergeError, output.OutputError) as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
 @main.group()

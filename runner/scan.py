@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import __version__, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
+from runner import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
 from runner.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -38,6 +38,9 @@ class ScanOptions:
     absolute_base_uri: bool = False
     run_timeout: int | None = None
     diff_base: str | None = None
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    shard: tuple[int, int] | None = None  # (k, n), 1-based k
     cwd: Path = field(default_factory=Path.cwd)
 
 
@@ -107,22 +110,82 @@ def prepare(opts: ScanOptions) -> Plan:
         changed = diff.changed_lines(target_set.root, opts.diff_base)
         # Unchanged files cannot hold a finding on a changed line: do not scan them.
         target_set.files = [f for f in target_set.files if f in changed]
+    if opts.shard:
+        target_set.files = targets.shard(target_set.root, target_set.files, *opts.shard)
     return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts,
                 changed=changed)
+
+
+ENGINE_ARGS = ("--dataflow-traces",)
+
+
+def _cache_for(plan: Plan, engine_config: dict) -> cache_mod.Cache | None:
+    opts = plan.options
+    if not opts.use_cache:
+        return None
+    directory = opts.cache_dir or (plan.cfg.base_dir or plan.targets.root) / ".backend-review-cache"
+    key = cache_mod.ruleset_key(engine_config, cache_mod.engine_identity(engine.semgrep_executable()),
+                                {"file_timeout": plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
+                                 "engine_args": ENGINE_ARGS})
+    return cache_mod.Cache(directory, key)
+
+
+def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
+    """Engine results for every target: from the cache where the key matches, from
+    semgrep for the rest (which are then stored)."""
+    opts, root, files = plan.options, plan.targets.root, plan.targets.files
+    engine_config = rules_mod.merged_config(plan.rules)
+    cache = _cache_for(plan, engine_config)
+    contents: dict[str, bytes] = {}
+    cached = engine.EngineRun()
+    cached_syntax: list[Notification] = []
+    to_scan = files
+    if cache is not None:
+        to_scan = []
+        for rel in files:
+            try:
+                contents[rel] = (root / rel).read_bytes()
+            except OSError:
+                to_scan.append(rel)
+                continue
+            hit = cache.get(rel, contents[rel])
+            if hit is None:
+                to_scan.append(rel)
+            else:
+                cached.results += hit["results"]
+                cached.errors += hit["errors"]
+                cached_syntax += [Notification(**n) for n in hit["syntax"]]
+    syntax_check = syntax.Background(root, to_scan)
+    if to_scan:
+        run = engine.run(engine_config, to_scan, cwd=root,
+                         jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
+                         file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
+                         run_timeout=opts.run_timeout, extra_args=ENGINE_ARGS)
+    else:  # everything cached, or a diff-aware scan where nothing changed
+        run = engine.EngineRun(version=cache_mod.engine_version())
+    fresh_syntax = syntax_check.result()
+    if cache is not None and run.failure is None:
+        by_path: dict[str, list] = {}
+        for r in run.results:
+            by_path.setdefault(r.get("path"), []).append(r)
+        troubled = {e.get("path") for e in run.errors}
+        syntax_by_path: dict[str, list] = {}
+        for n in fresh_syntax:
+            syntax_by_path.setdefault(n.path, []).append(dataclasses.asdict(n))
+        for rel in to_scan:
+            if rel in contents and rel not in troubled:  # a timeout may pass next time: never cache it
+                cache.put(rel, contents[rel], by_path.get(rel, []), [], syntax_by_path.get(rel, []))
+        cache.trim()
+    run.results = cached.results + run.results
+    run.errors = cached.errors + run.errors
+    return run, cached_syntax + fresh_syntax
 
 
 def execute(plan: Plan) -> ScanReport:
     opts = plan.options
     started = _now()
     root = plan.targets.root
-    syntax_check = syntax.Background(root, plan.targets.files)
-    if plan.targets.files:
-        run = engine.run(rules_mod.merged_config(plan.rules), plan.targets.files, cwd=root,
-                         jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
-                         file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
-                         run_timeout=opts.run_timeout, extra_args=("--dataflow-traces",))
-    else:  # a diff-aware scan where no target changed: nothing for the engine to do
-        run = engine.EngineRun()
+    run, syntax_notes = _scan_files(plan)
     by_id = {r.id: r for r in plan.rules}
     findings, notes = results.build(run, by_id, root)
     layer_contracts = plan.cfg.get("boundaries", [])
@@ -139,7 +202,7 @@ def execute(plan: Plan) -> ScanReport:
 
     kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
-             for s in plan.targets.skipped] + syntax_check.result() + notes
+             for s in plan.targets.skipped] + syntax_notes + notes
     if run.failure:
         notes.append(Notification("error", run.failure, kind="engine"))
     notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))

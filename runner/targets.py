@@ -145,3 +145,25 @@ def walk(top: Path, root: Path, exclude, consider) -> None:
 
 def relative(path: Path, root: Path) -> str:
     return Path(os.path.relpath(os.path.realpath(path.parent) + os.sep + path.name, root)).as_posix()
+
+
+def shard(root: Path, files: list[str], k: int, n: int) -> list[str]:
+    """The files of shard k (1-based) of n: every file in exactly one shard, the same
+    split on every machine (it depends only on paths and sizes), balanced by size
+    (largest first, each to the lightest shard so far; ties to the lowest shard)."""
+    if not (1 <= k <= n):
+        raise TargetError(f"--shard {k}/{n}: K must be between 1 and N")
+    sizes = []
+    for rel in files:
+        try:
+            sizes.append(((root / rel).stat().st_size, rel))
+        except OSError:
+            sizes.append((0, rel))
+    load = [0] * n
+    mine = []
+    for size, rel in sorted(sizes, key=lambda x: (-x[0], x[1])):
+        target = min(range(n), key=lambda i: (load[i], i))
+        load[target] += max(size, 1)
+        if target == k - 1:
+            mine.append(rel)
+    return sorted(mine)
