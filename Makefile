@@ -42,7 +42,7 @@ new-rule: $(STAMP)
 
 ## bench: performance ratios (not part of make test)
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out build dist .backend-review-cache

@@ -1,0 +1,150 @@
+"""Benchmarks for backend-review, printed as ratios measured in one run.
+
+    make bench                      # generated 100k-line corpus
+    python bench/run.py PATH ...    # plus any code base you name
+    python bench/run.py --runs 5 --write docs/performance.md
+
+For each target it measures (medians of --runs runs):
+  1. runner wall time / bare semgrep with the same merged config on the same target
+  2. warm re-scan after changing one file / cold scan (no cache)
+  3. the per-rule matching-time profile from `semgrep --time`
+  4. the runner process's own peak memory (semgrep's is reported beside it)
+Nothing here is asserted: tests never time anything.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.corpus import write_corpus  # noqa: E402
+from runner import engine, rules as rules_mod  # noqa: E402
+
+BIN = Path(sys.executable).parent
+FLAGS = list(engine.FIXED_FLAGS) + ["--dataflow-traces", "--timeout", "30", "--max-target-bytes", "0"]
+
+
+def timed(cmd, **kw) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"bench: {' '.join(map(str, cmd[:3]))} failed: {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def count_lines(target: Path) -> tuple[int, int]:
+    files = [p for p in target.rglob("*.py") if p.is_file()]
+    return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+
+
+def rule_profile(pack: Path, target: Path, jobs: int) -> list[tuple[str, float, float]]:
+    out = subprocess.run([str(BIN / "semgrep"), "scan", *FLAGS, "--time", "--jobs", str(jobs), "--config", str(pack),
+                          str(target)], capture_output=True, text=True)
+    doc = json.loads(out.stdout)
+    rules = [r["id"] if isinstance(r, dict) else r for r in doc["time"]["rules"]]
+    per_rule = [0.0] * len(rules)
+    for t in doc["time"]["targets"]:
+        for i, v in enumerate(t.get("match_times", [])):
+            if i < len(per_rule) and isinstance(v, (int, float)) and v > 0:
+                per_rule[i] += v
+    total = sum(per_rule) or 1.0
+    ranked = sorted(zip(rules, per_rule), key=lambda x: -x[1])
+    return [(rid, secs, secs / total) for rid, secs in ranked]
+
+
+def bench_target(target: Path, runs: int, jobs: int, work: Path) -> dict:
+    pack = work / "pack.yaml"
+    import yaml
+    pack.write_text(yaml.safe_dump(rules_mod.merged_config(rules_mod.load_pack()), sort_keys=False))
+    n_files, n_lines = count_lines(target)
+    bare, runner_cold, warm = [], [], []
+    out = work / "out.sarif"
+    scan = [str(BIN / "backend-review"), "scan", str(target), "--format", "sarif", "-o", str(out), "--fail-on", "never",
+            "--jobs", str(jobs)]
+    for _ in range(runs):
+        bare.append(timed([str(BIN / "semgrep"), "scan", *FLAGS, "--jobs", str(jobs), "--config", str(pack), str(target)],
+                          cwd=work))
+        runner_cold.append(timed([*scan, "--no-cache"], cwd=work))
+    cache_dir = work / "cache"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    timed([*scan, "--cache-dir", str(cache_dir)], cwd=work)  # prime
+    py_files = sorted(p for p in target.rglob("*.py") if p.stat().st_size > 200)
+    for i in range(runs):
+        victim = py_files[(i * 7919) % len(py_files)]
+        original = victim.read_bytes()
+        victim.write_bytes(original + f"\n# bench edit {i}\n".encode())
+        try:
+            warm.append(timed([*scan, "--cache-dir", str(cache_dir)], cwd=work))
+        finally:
+            victim.write_bytes(original)
+    rss_file = work / "rss"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "rss.py"), str(rss_file), "scan", str(target), "--format",
+                    "sarif", "-o", str(out), "--fail-on", "never", "--no-cache", "--jobs", str(jobs)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    self_kb, child_kb = map(int, rss_file.read_text().split())
+    profile = rule_profile(pack, target, jobs)
+    med = statistics.median
+    return {"target": str(target), "files": n_files, "lines": n_lines, "runs": runs,
+            "bare": med(bare), "runner": med(runner_cold), "warm": med(warm),
+            "ratio_runner": med(runner_cold) / med(bare), "ratio_warm": med(warm) / med(runner_cold),
+            "rss_self_mb": self_kb / 1024, "rss_engine_mb": child_kb / 1024, "profile": profile}
+
+
+def render(results: list[dict], jobs: int) -> str:
+    cpu = platform.processor() or platform.machine()
+    lines = ["# Performance", "",
+             "<!-- Written by `python bench/run.py --write docs/performance.md`; numbers from one run. -->", "",
+             f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+             f"{platform.system()} {platform.release()}; semgrep --jobs {jobs}. Medians of {results[0]['runs']} runs.",
+             "", "| target | files | lines | bare semgrep s | runner s | runner ÷ semgrep (goal ≤ 1.10) | warm re-scan s | "
+             "warm ÷ cold (goal ≤ 0.15) | runner peak RSS MB | semgrep peak RSS MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {Path(r['target']).name} | {r['files']} | {r['lines']} | {r['bare']:.1f} | {r['runner']:.1f} | "
+                     f"**{r['ratio_runner']:.2f}** | {r['warm']:.1f} | **{r['ratio_warm']:.2f}** | "
+                     f"{r['rss_self_mb']:.0f} | {r['rss_engine_mb']:.0f} |")
+    for r in results:
+        lines += ["", f"## Slowest rules on {Path(r['target']).name} (share of matching time, `semgrep --time`)", "",
+                  "| rule | seconds | share |", "| --- | ---: | ---: |"]
+        lines += [f"| {rid} | {secs:.2f} | {share:.1%} |" for rid, secs, share in r["profile"][:10]]
+        over = [rid for rid, _, share in r["profile"] if share > 0.10]
+        lines += ["", f"Rules over 10 % of matching time: {', '.join(over) if over else 'none'}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("paths", nargs="*", type=Path, help="extra code bases to measure")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--lines", type=int, default=100_000, help="size of the generated corpus")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--write", type=Path, help="also write the Markdown table to this file")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="br-bench-") as tmp:
+        work = Path(tmp)
+        corpus = work / "generated-service"
+        n_files, n_lines = write_corpus(corpus, args.lines)
+        print(f"generated {n_files} files, {n_lines} lines", file=sys.stderr)
+        results = []
+        for target in [corpus, *args.paths]:
+            print(f"measuring {target} ...", file=sys.stderr)
+            results.append(bench_target(target.resolve(), args.runs, args.jobs, work))
+        text = render(results, args.jobs)
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
