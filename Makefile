@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEMGREP_FLAGS := --metrics=off --disable-version-check
 
-.PHONY: scan test test-rules test-py catalogue new-rule bench clean
+.PHONY: scan test test-rules test-py catalogue docs new-rule bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no python3.11 or python3 on PATH (set PYTHON=...)" >&2; exit 2; }
@@ -35,6 +35,10 @@ test-py: $(STAMP)
 ## catalogue: regenerate docs/rules.md from the rules
 catalogue: $(STAMP)
 	$(BIN)/python -m runner.catalogue > docs/rules.md
+
+## docs: regenerate everything in the docs that copies real output (README help, samples, catalogue)
+docs: $(STAMP)
+	$(BIN)/python scripts/update_docs.py
 
 ## new-rule: scaffold a rule and its fixture: make new-rule AREA=api LANG=python SLUG=foo-without-bar
 new-rule: $(STAMP)

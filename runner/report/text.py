@@ -30,7 +30,24 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
+SUMMARY_LINES_PER_LEVEL = 20
+
+
 def summary(report: ScanReport, colour: bool = False) -> str:
+    """Findings grouped by severity, Critical first, one line each, then the counts."""
+    listing = []
+    for severity in sorted(Severity, reverse=True):
+        group = [f for f in report.findings if f.severity == severity]
+        if not group:
+            continue
+        listing.append(_paint(f"{severity.label} ({len(group)})", COLOURS[severity], colour))
+        listing += [f"  {clean(f.path)}:{f.region.start_line}  {f.rule_id}" for f in group[:SUMMARY_LINES_PER_LEVEL]]
+        if len(group) > SUMMARY_LINES_PER_LEVEL:
+            listing.append(f"  … and {len(group) - SUMMARY_LINES_PER_LEVEL} more")
+    return "\n".join(listing) + ("\n" if listing else "") + totals(report, colour)
+
+
+def totals(report: ScanReport, colour: bool = False) -> str:
     counts = report.counts()
     parts = [_paint(f"{n} {s.label}", COLOURS[s], colour and n > 0) for s, n in counts.items()]
     line = (f"backend-review: {len(report.findings)} finding(s) in {report.files_scanned} file(s) "
@@ -72,5 +89,5 @@ def render(report: ScanReport, colour: bool | None = None) -> str:
         out.append(f"{n.level}: {where}{clean(n.message)}")
     if report.notifications:
         out.append("")
-    out.append(summary(report, colour).rstrip("\n"))
+    out.append(totals(report, colour).rstrip("\n"))
     return "\n".join(out) + "\n"
