@@ -81,7 +81,9 @@ def collect(paths: list[Path], *, languages: set[str], exclude: tuple[str, ...] 
     if not paths:
         paths = [cwd]
     for p in paths:
-        if not p.exists() and not p.is_symlink():
+        if p.is_symlink() and not p.exists():
+            raise TargetError(f"broken symbolic link: {p}")
+        if not p.exists():
             raise TargetError(f"path does not exist: {p}")
         if not os.access(p, os.R_OK):
             raise TargetError(f"cannot read {p}: permission denied")
