@@ -17,8 +17,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 # Never talk to the network, never wait on a version check, keep our rule ids as written.
 FIXED_FLAGS = ("--metrics=off", "--disable-version-check", "--no-rewrite-rule-ids",
                "--json", "--quiet", "--disable-nosem", "--no-git-ignore")
@@ -85,8 +83,9 @@ def run(config: dict, targets: list[str], *, cwd: Path, jobs: int | None = None,
     exe = semgrep_executable()
     out = EngineRun()
     with tempfile.TemporaryDirectory(prefix="backend-review-") as tmp:
-        pack = Path(tmp) / "pack.yaml"
-        pack.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        # JSON is YAML to semgrep, and much faster to write than YAML for a large pack.
+        pack = Path(tmp) / "pack.json"
+        pack.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
         cmd = [exe, "scan", *FIXED_FLAGS, "--config", str(pack), "--timeout", str(file_timeout),
                "--max-target-bytes", str(max_target_bytes), *extra_args]
         if jobs:
