@@ -234,3 +234,36 @@ def test_demo_scan_summary_critical_first(cli):
     order = [s for s in ("Critical (", "High (", "Medium (", "Low (") if s in proc.stdout]
     positions = [proc.stdout.index(s) for s in order]
     assert positions == sorted(positions) and len(order) >= 2
+
+
+def test_colour_only_when_asked_or_at_a_terminal(cli, write_tree):
+    root = write_tree({"a.py": TIMEOUT_BUG})
+    forced = cli("scan", "a.py", "--area", "resilience", cwd=root, env={"FORCE_COLOR": "1"}).stdout
+    assert "\x1b[31mHigh (1)" in forced
+    piped = cli("scan", "a.py", "--area", "resilience", cwd=root).stdout  # stdout is a pipe here
+    assert "\x1b[" not in piped
+
+
+def test_progress_line_only_on_a_terminal_and_never_in_ci(cli, write_tree):
+    """stderr is a pipe in tests: no progress line may appear there."""
+    root = write_tree({"a.py": TIMEOUT_BUG})
+    proc = cli("scan", "a.py", "--area", "resilience", "--format", "json", cwd=root)
+    assert "scanning" not in proc.stderr and "\r" not in proc.stderr
+
+
+def test_progress_line_at_a_terminal(write_tree):
+    """Under a pseudo-terminal (util-linux `script`) the status line appears and is erased."""
+    import shutil
+    import subprocess
+    if not shutil.which("script"):
+        pytest.skip("util-linux `script` is needed for a pseudo-terminal")
+    root = write_tree({"a.py": TIMEOUT_BUG})
+    exe = Path(sys.executable).parent / "backend-review"
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    cmd = f"{exe} scan a.py --area resilience --format json -o out.json"
+    shown = subprocess.run(["script", "-qc", cmd, "/dev/null"], cwd=root, capture_output=True, text=True,
+                           env=env, timeout=300).stdout
+    assert "backend-review: scanning 1 files with" in shown and "\x1b[K" in shown  # erased after
+    quiet = subprocess.run(["script", "-qc", cmd, "/dev/null"], cwd=root, capture_output=True, text=True,
+                           env={**env, "CI": "true"}, timeout=300).stdout
+    assert "scanning" not in quiet
