@@ -78,6 +78,7 @@ class Finding:
     region: Region
     snippet: str  # the matched lines, read from the file by the runner
     fingerprint: str = ""
+    line_hash: str = ""  # GitHub's primaryLocationLineHash of the first line
     suppression: "Suppression | None" = None
     dataflow: list[dict] = field(default_factory=list)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from runner.engine import EngineRun
 from runner.finding import Finding, Notification, Region
-from runner.fingerprint import finding_fingerprint
+from runner.fingerprint import finding_fingerprint, line_hashes
 
 MAX_SNIPPET_LINES = 12
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -20,9 +20,22 @@ def read_lines(path: Path) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
-def build(run: EngineRun, rules_by_id: dict, root: Path) -> tuple[list[Finding], list[Notification]]:
+class SourceLines:
+    """Each file's lines, read once per scan and shared by every step that needs the code
+    (snippets, taint steps, fingerprints, inline suppressions)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._cache: dict[str, list[str]] = {}
+
+    def __call__(self, path: str) -> list[str]:
+        if path not in self._cache:
+            self._cache[path] = read_lines(self.root / path)
+        return self._cache[path]
+
+
+def build(run: EngineRun, rules_by_id: dict, lines_of: SourceLines) -> tuple[list[Finding], list[Notification]]:
     findings: list[Finding] = []
-    lines_cache: dict[str, list[str]] = {}
     for raw in run.results:
         rule = rules_by_id.get(raw.get("check_id"))
         if rule is None:
@@ -31,18 +44,16 @@ def build(run: EngineRun, rules_by_id: dict, root: Path) -> tuple[list[Finding],
         start, end = raw.get("start", {}), raw.get("end", {})
         region = Region(int(start.get("line", 1)), int(start.get("col", 1)),
                         int(end.get("line", start.get("line", 1))), int(end.get("col", 1)))
-        if path not in lines_cache:
-            lines_cache[path] = read_lines(root / path)
-        lines = lines_cache[path]
+        lines = lines_of(path)
         snippet = "\n".join(lines[region.start_line - 1:min(region.end_line, region.start_line - 1 + MAX_SNIPPET_LINES)])
         findings.append(Finding(
             rule_id=rule.id, area=rule.area, section=rule.section, severity=rule.severity,
             confidence=rule.confidence, message=rule.message, remediation=rule.remediation,
             path=path, region=region, snippet=snippet,
-            dataflow=_dataflow(raw.get("extra", {}).get("dataflow_trace"), lines_cache, root),
+            dataflow=_dataflow(raw.get("extra", {}).get("dataflow_trace"), lines_of),
         ))
     findings = _dedupe(findings)
-    _fingerprint(findings, lines_cache)
+    _fingerprint(findings, lines_of)
     return findings, [_notification(e) for e in run.errors]
 
 
@@ -56,19 +67,24 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _fingerprint(findings: list[Finding], lines_cache: dict[str, list[str]]) -> None:
+def _fingerprint(findings: list[Finding], lines_of: SourceLines) -> None:
     """Ours: rule + path + matched code + which occurrence of that code it is, so the
-    value survives lines inserted above and changes when the matched code changes."""
+    value survives lines inserted above and changes when the matched code changes.
+    Also GitHub's line hash of the first line, computed once per file."""
     occurrences: dict[tuple, int] = {}
+    file_hashes: dict[str, dict[int, str]] = {}
     for f in sorted(findings, key=lambda f: (f.path, f.region.start_line, f.region.start_column, f.rule_id)):
-        lines = lines_cache.get(f.path, [])
+        lines = lines_of(f.path)
+        if f.path not in file_hashes:
+            file_hashes[f.path] = line_hashes("\n".join(lines)) if lines else {}
+        f.line_hash = file_hashes[f.path].get(f.region.start_line, "")
         code = "\n".join(lines[f.region.start_line - 1:f.region.end_line])
         key = (f.rule_id, f.path, " ".join(code.split()))
         occurrences[key] = occurrences.get(key, 0) + 1
         f.fingerprint = finding_fingerprint(f.rule_id, f.path, code, occurrences[key])
 
 
-def _dataflow(trace, lines_cache, root: Path) -> list[dict]:
+def _dataflow(trace, lines_of: SourceLines) -> list[dict]:
     """Semgrep's taint trace as a list of steps {path, line, col, end_line, end_col, code, role}."""
     if not isinstance(trace, dict):
         return []
@@ -78,10 +94,9 @@ def _dataflow(trace, lines_cache, root: Path) -> list[dict]:
         if not isinstance(loc, dict) or "start" not in loc:
             return
         path = str(loc.get("path", "")).replace("\\", "/")
-        if path not in lines_cache:
-            lines_cache[path] = read_lines(root / path)
+        lines = lines_of(path)
         line = int(loc["start"]["line"])
-        code = lines_cache[path][line - 1].strip() if 0 < line <= len(lines_cache[path]) else ""
+        code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
         steps.append({"path": path, "line": line, "col": int(loc["start"]["col"]),
                       "end_line": int(loc["end"]["line"]), "end_col": int(loc["end"]["col"]),
                       "code": code, "role": role})

@@ -187,19 +187,13 @@ def execute(plan: Plan) -> ScanReport:
     root = plan.targets.root
     run, syntax_notes = _scan_files(plan)
     by_id = {r.id: r for r in plan.rules}
-    findings, notes = results.build(run, by_id, root)
+    lines_of = results.SourceLines(root)
+    findings, notes = results.build(run, by_id, lines_of)
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
     if plan.changed is not None:
         findings = [f for f in findings
                     if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
-    lines_cache: dict[str, list[str]] = {}
-
-    def lines_of(path: str) -> list[str]:
-        if path not in lines_cache:
-            lines_cache[path] = results.read_lines(root / path)
-        return lines_cache[path]
-
     kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
              for s in plan.targets.skipped] + syntax_notes + notes

@@ -15,8 +15,6 @@ import sarif_om as om
 
 from runner import ruledocs
 from runner.finding import Finding, ScanReport, Severity
-from runner.fingerprint import line_hashes
-from runner.results import read_lines
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/backend-review/backend-review"
@@ -109,12 +107,12 @@ def _code_flows(f: Finding) -> list[om.CodeFlow] | None:
                         message=om.Message(text="Untrusted data flows from the source to the sink"))]
 
 
-def _result(f: Finding, index: int, line_hash: str | None, keep_suppression: bool) -> om.Result:
+def _result(f: Finding, index: int, keep_suppression: bool) -> om.Result:
     props = {"severity": f.severity.name.lower(), "section": f.section, "confidence": f.confidence,
              "remediation": f.remediation}
     fps = {"backendReview/v1": f.fingerprint}
-    if line_hash:
-        fps["primaryLocationLineHash"] = line_hash
+    if f.line_hash:
+        fps["primaryLocationLineHash"] = f.line_hash
     suppressions = None
     if keep_suppression and f.suppression:
         # sarif-om 1.0.4 names `status` "state" (a pre-release spelling): leave it unset.
@@ -126,17 +124,6 @@ def _result(f: Finding, index: int, line_hash: str | None, keep_suppression: boo
         locations=[_location(f.path, _region(f))],
         partial_fingerprints=fps, code_flows=_code_flows(f), suppressions=suppressions,
         properties=props)
-
-
-def _line_hashes(findings: list[Finding], root: Path) -> dict[tuple[str, int], str]:
-    out = {}
-    for path in sorted({f.path for f in findings}):
-        lines = read_lines(root / path)
-        hashes = line_hashes("\n".join(lines))
-        for f in findings:
-            if f.path == path and f.region.start_line in hashes:
-                out[(path, f.region.start_line)] = hashes[f.region.start_line]
-    return out
 
 
 def _notification(n) -> om.Notification:
@@ -153,7 +140,6 @@ def build(report: ScanReport) -> om.SarifLog:
     index = {r.id: i for i, r in enumerate(rules)}
     shown = list(report.findings) + ([f for f in report.suppressed] if report.keep_suppressed else [])
     shown.sort(key=lambda f: f.sort_key)
-    hashes = _line_hashes(shown, Path(report.root))
     root_location = om.ArtifactLocation(
         description=om.Message(text="The scan root: result URIs are relative to it"))
     if report.absolute_base_uri:
@@ -173,8 +159,7 @@ def build(report: ScanReport) -> om.SarifLog:
         automation_details=om.RunAutomationDetails(id=f"{report.category}/"),
         original_uri_base_ids={SRCROOT: root_location},
         invocations=[invocation],
-        results=[_result(f, index[f.rule_id], hashes.get((f.path, f.region.start_line)), report.keep_suppressed)
-                 for f in shown],
+        results=[_result(f, index[f.rule_id], report.keep_suppressed) for f in shown],
         column_kind="unicodeCodePoints",
     )
     return om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
