@@ -100,7 +100,8 @@ def test_directory_without_supported_files(cli, write_tree, tmp_path):
 
 
 def test_unreadable_file(cli, tmp_path):
-    """As root every file is readable, so the command then runs as `nobody` (setpriv)."""
+    """As root every file is readable, so the command runs as root without capabilities (setpriv):
+    file permissions then apply, and the root-owned checkout stays reachable wherever CI clones it."""
     import shutil
     import tempfile
     root = Path(tempfile.mkdtemp(prefix="br-unreadable-"))
@@ -110,10 +111,10 @@ def test_unreadable_file(cli, tmp_path):
         (root / "a.py").chmod(0)
         if os.geteuid() == 0:
             if not shutil.which("setpriv"):
-                pytest.skip("setpriv is needed to drop root")
+                pytest.skip("setpriv is needed to drop root's capabilities")
             exe = Path(sys.executable).parent / "backend-review"
             import subprocess
-            proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            proc = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all",
                                    str(exe), "scan", "a.py"], cwd=root, capture_output=True, text=True,
                                   env={**os.environ, "HOME": str(root)}, timeout=120)
         else:

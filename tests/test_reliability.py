@@ -133,7 +133,8 @@ def test_fingerprint_survives_insert_above_and_changes_with_code(cli, write_tree
 
 
 def test_output_into_read_only_directory(write_tree):
-    """As root any directory is writable, so the command runs as `nobody` (setpriv)."""
+    """As root any directory is writable, so the command runs as root without capabilities (setpriv):
+    file permissions then apply, and the root-owned checkout stays reachable wherever CI clones it."""
     root = Path(tempfile.mkdtemp(prefix="br-readonly-"))
     try:
         root.chmod(0o755)
@@ -144,8 +145,8 @@ def test_output_into_read_only_directory(write_tree):
         cmd = [str(exe), "scan", "a.py", "-o", "ro/out.sarif"]
         if os.geteuid() == 0:
             if not shutil.which("setpriv"):
-                pytest.skip("setpriv is needed to drop root")
-            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+                pytest.skip("setpriv is needed to drop root's capabilities")
+            cmd = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *cmd]
         proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=120,
                               env={**os.environ, "HOME": str(root)})
         assert proc.returncode == 2
