@@ -7,7 +7,7 @@
 For each target it measures (medians of --runs runs):
   1. runner wall time / bare semgrep with the same merged config on the same target
   2. warm re-scan after changing one file / cold scan (no cache)
-  3. the per-rule matching-time profile from `semgrep --time`
+  3. the per-rule matching-time profile from `semgrep --time` (one job, so the shares are stable)
   4. the runner process's own peak memory (semgrep's is reported beside it)
 Nothing here is asserted: tests never time anything.
 """
@@ -48,18 +48,28 @@ def count_lines(target: Path) -> tuple[int, int]:
     return len(files), sum(p.read_bytes().count(b"\n") for p in files)
 
 
-def rule_profile(pack: Path, target: Path, jobs: int) -> list[tuple[str, float, float]]:
-    out = subprocess.run([str(BIN / "semgrep"), "scan", *FLAGS, "--time", "--jobs", str(jobs), "--config", str(pack),
-                          str(target)], capture_output=True, text=True)
-    doc = json.loads(out.stdout)
-    rules = [r["id"] if isinstance(r, dict) else r for r in doc["time"]["rules"]]
-    per_rule = [0.0] * len(rules)
-    for t in doc["time"]["targets"]:
-        for i, v in enumerate(t.get("match_times", [])):
-            if i < len(per_rule) and isinstance(v, (int, float)) and v > 0:
-                per_rule[i] += v
-    total = sum(per_rule) or 1.0
-    ranked = sorted(zip(rules, per_rule), key=lambda x: -x[1])
+def rule_profile(pack: Path, target: Path, runs: int) -> list[tuple[str, float, float]]:
+    """Per-rule matching seconds (median of `runs` profiles) and each rule's share of their sum.
+
+    Profiled with one semgrep job: with two, each rule's wall-clock match time also absorbs the
+    other worker's garbage-collection pauses, and the shares move by several points between runs.
+    """
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        out = subprocess.run([str(BIN / "semgrep"), "scan", *FLAGS, "--time", "--jobs", "1", "--config", str(pack),
+                              str(target)], capture_output=True, text=True)
+        doc = json.loads(out.stdout)
+        rules = [r["id"] if isinstance(r, dict) else r for r in doc["time"]["rules"]]
+        per_rule = [0.0] * len(rules)
+        for t in doc["time"]["targets"]:
+            for i, v in enumerate(t.get("match_times", [])):
+                if i < len(per_rule) and isinstance(v, (int, float)) and v > 0:
+                    per_rule[i] += v
+        for rid, secs in zip(rules, per_rule):
+            samples.setdefault(rid, []).append(secs)
+    medians = {rid: statistics.median(v) for rid, v in samples.items()}
+    total = sum(medians.values()) or 1.0
+    ranked = sorted(medians.items(), key=lambda x: -x[1])
     return [(rid, secs, secs / total) for rid, secs in ranked]
 
 
@@ -93,7 +103,7 @@ def bench_target(target: Path, runs: int, jobs: int, work: Path) -> dict:
                     "sarif", "-o", str(out), "--fail-on", "never", "--no-cache", "--jobs", str(jobs)],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)})
     self_kb, child_kb = map(int, rss_file.read_text().split())
-    profile = rule_profile(pack, target, jobs)
+    profile = rule_profile(pack, target, runs)
     med = statistics.median
     return {"target": str(target), "files": n_files, "lines": n_lines, "runs": runs,
             "bare": med(bare), "runner": med(runner_cold), "warm": med(warm),
@@ -115,7 +125,8 @@ def render(results: list[dict], jobs: int) -> str:
                      f"**{r['ratio_runner']:.2f}** | {r['warm']:.1f} | **{r['ratio_warm']:.2f}** | "
                      f"{r['rss_self_mb']:.0f} | {r['rss_engine_mb']:.0f} |")
     for r in results:
-        lines += ["", f"## Slowest rules on {Path(r['target']).name} (share of matching time, `semgrep --time`)", "",
+        lines += ["", f"## Slowest rules on {Path(r['target']).name} (share of matching time, `semgrep --time --jobs 1`, "
+                  f"median of {r['runs']} runs)", "",
                   "| rule | seconds | share |", "| --- | ---: | ---: |"]
         lines += [f"| {rid} | {secs:.2f} | {share:.1%} |" for rid, secs, share in r["profile"][:10]]
         over = [rid for rid, _, share in r["profile"] if share > 0.10]
