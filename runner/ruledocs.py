@@ -40,6 +40,35 @@ def _fence(rule: Rule) -> str:
             "go": "go", "java": "java"}.get(rule.language, "")
 
 
+EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go", "java": "java"}
+
+
+def example_path(rule: Rule) -> str:
+    """Where the documented example lives in a project: `docs.example-path` for rules limited by
+    `paths:` (such as `services/billing/invoices.py`), otherwise `example.<ext>`."""
+    return rule.docs.get("example-path") or f"example.{EXTENSIONS[rule.language]}"
+
+
+def example_files(rule: Rule) -> list[tuple[str, str, str]]:
+    """(kind, relative path, source) for the documented example and fix, laid out as
+    `<rule id>/<kind>/<example path>` so that rules limited by `paths:` match them the way they
+    match a project's files. The rule-doc checks write these under one temporary folder."""
+    if not rule.docs.get("example"):  # generated contract rules have no examples
+        return []
+    return [(kind, f"{rule.id}/{kind}/{example_path(rule)}", rule.docs[kind]) for kind in ("example", "fix")]
+
+
+def write_example_files(rules: list[Rule], root) -> None:
+    for rule in rules:
+        for _kind, rel, source in example_files(rule):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(source)
+
+
+def _caption(rule: Rule) -> str:
+    return f" (`{rule.docs['example-path']}`)" if rule.docs.get("example-path") else ""
+
+
 def markdown(rule: Rule, heading_level: int = 2) -> str:
     h = "#" * heading_level
     fence = _fence(rule)
@@ -55,7 +84,7 @@ def markdown(rule: Rule, heading_level: int = 2) -> str:
         f"{h} Why is this bad?\n\n{_fold(rule.docs['why'])}",
     ]
     if rule.docs.get("example"):  # generated contract rules have no examples
-        parts += [f"{h} Example\n\n```{fence}\n{rule.docs['example'].rstrip()}\n```",
+        parts += [f"{h} Example{_caption(rule)}\n\n```{fence}\n{rule.docs['example'].rstrip()}\n```",
                   f"Use instead:\n\n```{fence}\n{rule.docs['fix'].rstrip()}\n```"]
     parts.append(f"{h} Remediation\n\n{rule.remediation}")
     if rule.docs.get("options"):
@@ -83,7 +112,7 @@ def text(rule: Rule, width: int = 88) -> str:
         head += f"\n  {'; '.join(rule.cwe)} · {'; '.join(rule.owasp)} · security-severity {rule.security_severity}"
     parts = [head, para("What it does", rule.docs["what"]), para("Why is this bad?", rule.docs["why"])]
     if rule.docs.get("example"):
-        parts += [code("Example", rule.docs["example"]), code("Use instead", rule.docs["fix"])]
+        parts += [code(f"Example{_caption(rule)}", rule.docs["example"]), code("Use instead", rule.docs["fix"])]
     parts.append(para("Remediation", rule.remediation))
     if rule.docs.get("options"):
         parts.append(para("Options", rule.docs["options"]))

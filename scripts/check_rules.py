@@ -16,11 +16,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from runner import rules as rules_mod  # noqa: E402
+from runner import ruledocs, rules as rules_mod  # noqa: E402
 
 SEMGREP = str(Path(sys.executable).parent / "semgrep")
 FLAGS = ["--metrics=off", "--disable-version-check"]
-EXT = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go", "java": "java"}
 
 
 def main(dirs: list[str]) -> int:
@@ -50,10 +49,7 @@ def main(dirs: list[str]) -> int:
             problems.append(f"semgrep --test {d} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for rule in rules:
-            (root / rule.id).mkdir()
-            (root / rule.id / f"example.{EXT[rule.language]}").write_text(rule.docs["example"])
-            (root / rule.id / f"fix.{EXT[rule.language]}").write_text(rule.docs["fix"])
+        ruledocs.write_example_files(rules, root)
         (root / "pack.yaml").write_text(yaml.safe_dump(rules_mod.merged_config(rules)))
         proc = subprocess.run([SEMGREP, "scan", *FLAGS, "--json", "--quiet", "--no-git-ignore",
                                "--config", str(root / "pack.yaml"), str(root)],
@@ -61,7 +57,8 @@ def main(dirs: list[str]) -> int:
         if proc.returncode not in (0, 1):
             problems.append(f"semgrep failed on docs examples: {proc.stderr[-2000:]}")
         else:
-            hits = {(Path(r["path"]).parent.name, Path(r["path"]).stem, r["check_id"])
+            # <rule id>/<example|fix>/<example path>
+            hits = {(*Path(r["path"]).resolve().relative_to(root.resolve()).parts[:2], r["check_id"])
                     for r in json.loads(proc.stdout)["results"]}
             for rule in rules:
                 if (rule.id, "example", rule.id) not in hits:

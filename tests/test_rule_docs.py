@@ -10,24 +10,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner import rules as rules_mod
+from runner import ruledocs, rules as rules_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = rules_mod.load_pack(ROOT / "rules")
-EXT = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go", "java": "java"}
 SEMGREP = Path(sys.executable).parent / "semgrep"
+
+
+def _doc_file(rule, kind: str) -> str:
+    return next(rel for k, rel, _ in ruledocs.example_files(rule) if k == kind)
 
 
 @pytest.fixture(scope="session")
 def doc_matches(tmp_path_factory):
     """Run the whole pack once over every rule's example and fix; map file -> rule ids."""
     root = tmp_path_factory.mktemp("docs")
-    for rule in PACK:
-        d = root / rule.id
-        d.mkdir()
-        ext = EXT[rule.language]
-        (d / f"example.{ext}").write_text(rule.docs["example"])
-        (d / f"fix.{ext}").write_text(rule.docs["fix"])
+    ruledocs.write_example_files(PACK, root)
     config = root / "pack.yaml"
     config.write_text(yaml.safe_dump(rules_mod.merged_config(PACK), sort_keys=False))
     proc = subprocess.run(
@@ -51,9 +49,19 @@ def test_docs_have_every_heading(rule):
 
 @pytest.mark.parametrize("rule", PACK, ids=lambda r: r.id)
 def test_documented_example_is_flagged(rule, doc_matches):
-    assert rule.id in doc_matches.get(f"{rule.id}/example.{EXT[rule.language]}", set())
+    assert rule.id in doc_matches.get(_doc_file(rule, "example"), set())
 
 
 @pytest.mark.parametrize("rule", PACK, ids=lambda r: r.id)
 def test_documented_fix_is_not_flagged(rule, doc_matches):
-    assert rule.id not in doc_matches.get(f"{rule.id}/fix.{EXT[rule.language]}", set())
+    assert rule.id not in doc_matches.get(_doc_file(rule, "fix"), set())
+
+
+def test_path_limited_examples_are_checked_and_shown_at_their_example_path():
+    rule = next(r for r in PACK if r.id == "boundaries.python.handler-queries-orm-directly")
+    assert [rel for _, rel, _ in ruledocs.example_files(rule)] == [
+        f"{rule.id}/example/app/api/orders.py", f"{rule.id}/fix/app/api/orders.py"]
+    assert "Example (`app/api/orders.py`)" in ruledocs.markdown(rule)
+    assert "Example (`app/api/orders.py`)" in ruledocs.text(rule)
+    plain = next(r for r in PACK if r.id == "resilience.python.requests-without-timeout")
+    assert ruledocs.example_files(plain)[0][1] == f"{plain.id}/example/example.py"
