@@ -31,50 +31,50 @@ def _code_units(text: str):
 
 
 def line_hashes(text: str) -> dict[int, str]:
-    """Map 1-based line number -> `hex:count` for every line of `text`."""
+    """Map 1-based line number -> `hex:count` for every line of `text`.
+
+    One pass over the UTF-16 code units with plain locals (no closures or dicts per step):
+    it runs once per file with findings, over every character, so it is the runner's own
+    hottest loop."""
     window = [0] * _BLOCK
     line_at = [-1] * _BLOCK
-    state = {"hash": 0, "index": 0}
     counts: dict[str, int] = {}
     out: dict[int, str] = {}
-
-    def emit() -> None:
-        value = format(state["hash"] & _MASK, "x")
-        counts[value] = counts.get(value, 0) + 1
-        out[line_at[state["index"]]] = f"{value}:{counts[value]}"
-        line_at[state["index"]] = -1
-
-    def update(current: int) -> None:
-        i = state["index"]
-        begin = window[i]
-        window[i] = current
-        state["hash"] = (_MOD * state["hash"] + current - _FIRST_MOD * begin) & _MASK
-        state["index"] = (i + 1) % _BLOCK
-
-    line = 0
-    line_start = True
-    prev_cr = False
+    value_hash = index = line = 0
+    line_start, prev_cr = True, False
     for current in (*_code_units(text), _EOF):
-        if current in (_SPACE, _TAB) or (prev_cr and current == _LF):
+        if current == _SPACE or current == _TAB or (prev_cr and current == _LF):
             prev_cr = False
             continue
         if current == _CR:
             current, prev_cr = _LF, True
         else:
             prev_cr = False
-        if line_at[state["index"]] != -1:
-            emit()
+        at = line_at[index]
+        if at != -1:  # the window that started at line `at` is complete: emit its hash
+            value = format(value_hash, "x")
+            count = counts[value] = counts.get(value, 0) + 1
+            out[at] = f"{value}:{count}"
+            line_at[index] = -1
         if line_start:
             line_start = False
             line += 1
-            line_at[state["index"]] = line
+            line_at[index] = line
         if current == _LF:
             line_start = True
-        update(current)
+        value_hash = (_MOD * value_hash + current - _FIRST_MOD * window[index]) & _MASK
+        window[index] = current
+        index = index + 1 if index + 1 < _BLOCK else 0
     for _ in range(_BLOCK):
-        if line_at[state["index"]] != -1:
-            emit()
-        update(0)
+        at = line_at[index]
+        if at != -1:
+            value = format(value_hash, "x")
+            count = counts[value] = counts.get(value, 0) + 1
+            out[at] = f"{value}:{count}"
+            line_at[index] = -1
+        value_hash = (_MOD * value_hash - _FIRST_MOD * window[index]) & _MASK
+        window[index] = 0
+        index = index + 1 if index + 1 < _BLOCK else 0
     return out
 
 
