@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from runner import output
+
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
@@ -12,16 +14,13 @@ class MergeError(Exception):
 
 
 def _load(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MergeError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise MergeError(f"{path}: not a readable SARIF JSON file: {exc}") from None
+    doc = output.read_json(path, "SARIF", MergeError)
     runs = doc.get("runs") if isinstance(doc, dict) else None
-    if doc.get("version") != "2.1.0" or not isinstance(runs, list) or len(runs) != 1:
+    if not isinstance(runs, list) or doc.get("version") != "2.1.0" or len(runs) != 1 or not isinstance(runs[0], dict):
         raise MergeError(f"{path}: expected SARIF 2.1.0 with exactly one run")
-    if runs[0].get("tool", {}).get("driver", {}).get("name") != "backend-review":
+    tool = runs[0].get("tool")
+    driver = tool.get("driver") if isinstance(tool, dict) else None
+    if not isinstance(driver, dict) or driver.get("name") != "backend-review":
         raise MergeError(f"{path}: not written by backend-review")
     return doc
 

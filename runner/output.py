@@ -1,6 +1,8 @@
-"""Where a report goes: stdout or a file written atomically."""
+"""Where a report goes: stdout or a file written atomically; and reading back a JSON file this
+tool wrote (a baseline, a shard's SARIF)."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -9,6 +11,16 @@ from pathlib import Path
 
 class OutputError(Exception):
     pass
+
+
+def read_json(path: Path, kind: str, error: type[Exception]) -> object:
+    """The parsed document, or `error` with a one-line message naming the file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{path}: {kind} file not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise error(f"{path}: not a readable {kind} JSON file: {exc}") from None
 
 
 def check_writable(path: Path) -> None:

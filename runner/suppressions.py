@@ -6,11 +6,11 @@ SARIF with a justification.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
 
+from runner import output
 from runner.finding import Finding, Suppression
 
 _NOSEM = re.compile(r"(?:#|//|/\*|--)\s*nosemgrep\b(?::\s*(?P<ids>[\w.,\s/-]*?))?\s*(?:--\s*(?P<reason>.*?))?\s*(?:\*/)?\s*$",
@@ -49,12 +49,7 @@ def inline(finding: Finding, lines: list[str]) -> Suppression | None:
 
 def load_baseline(path: Path) -> dict[str, str]:
     """fingerprint -> reason."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(f"{path}: baseline file not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise BaselineError(f"{path}: not a readable baseline JSON file: {exc}") from None
+    doc = output.read_json(path, "baseline", BaselineError)
     if not isinstance(doc, dict) or doc.get("version") != BASELINE_VERSION or not isinstance(doc.get("findings"), list):
         raise BaselineError(f"{path}: not a backend-review baseline (expected version {BASELINE_VERSION} "
                             "and a `findings` list)")

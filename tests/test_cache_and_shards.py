@@ -156,6 +156,14 @@ def test_merge_rejects_foreign_input(cli, tmp_path):
     assert proc.returncode == 2 and "not written by backend-review" in proc.stderr
 
 
+@pytest.mark.parametrize("body", ["[]", '{"version": "2.1.0", "runs": [[]]}', '{"version": "2.1.0", "runs": [{"tool": 1}]}'])
+def test_merge_rejects_malformed_sarif_with_one_line(cli, tmp_path, body):
+    (tmp_path / "x.sarif").write_text(body)
+    proc = cli("merge", tmp_path / "x.sarif", "-o", tmp_path / "out.sarif")
+    assert proc.returncode == 2 and "x.sarif" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out.sarif").exists()
+
+
 def test_bad_shard_spec_is_exit_2(cli, write_tree):
     root = write_tree({"a.py": BUG})
     proc = cli("scan", ".", "--shard", "4/3", cwd=root)
