@@ -42,7 +42,8 @@ def line_hashes(text: str) -> dict[int, str]:
     out: dict[int, str] = {}
     value_hash = index = line = 0
     line_start, prev_cr = True, False
-    for current in (*_code_units(text), _EOF):
+    # after the text, _BLOCK zeros flush the windows of its last lines
+    for current in (*_code_units(text), _EOF, *(0,) * _BLOCK):
         if current == _SPACE or current == _TAB or (prev_cr and current == _LF):
             prev_cr = False
             continue
@@ -64,16 +65,6 @@ def line_hashes(text: str) -> dict[int, str]:
             line_start = True
         value_hash = (_MOD * value_hash + current - _FIRST_MOD * window[index]) & _MASK
         window[index] = current
-        index = index + 1 if index + 1 < _BLOCK else 0
-    for _ in range(_BLOCK):
-        at = line_at[index]
-        if at != -1:
-            value = format(value_hash, "x")
-            count = counts[value] = counts.get(value, 0) + 1
-            out[at] = f"{value}:{count}"
-            line_at[index] = -1
-        value_hash = (_MOD * value_hash - _FIRST_MOD * window[index]) & _MASK
-        window[index] = 0
         index = index + 1 if index + 1 < _BLOCK else 0
     return out
 
