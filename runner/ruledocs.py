@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
+from runner import targets
 from runner.rules import Rule
 
 DOCS_URL = "https://github.com/backend-review/backend-review/blob/main/docs/rules.md"
@@ -40,13 +42,10 @@ def _fence(rule: Rule) -> str:
             "go": "go", "java": "java"}.get(rule.language, "")
 
 
-EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go", "java": "java"}
-
-
 def example_path(rule: Rule) -> str:
     """Where the documented example lives in a project: `docs.example-path` for rules limited by
     `paths:` (such as `services/billing/invoices.py`), otherwise `example.<ext>`."""
-    return rule.docs.get("example-path") or f"example.{EXTENSIONS[rule.language]}"
+    return rule.docs.get("example-path") or f"example{targets.EXTENSIONS[rule.language][0]}"
 
 
 def example_files(rule: Rule) -> list[tuple[str, str, str]]:
@@ -58,7 +57,7 @@ def example_files(rule: Rule) -> list[tuple[str, str, str]]:
     return [(kind, f"{rule.id}/{kind}/{example_path(rule)}", rule.docs[kind]) for kind in ("example", "fix")]
 
 
-def write_example_files(rules: list[Rule], root) -> None:
+def write_example_files(rules: list[Rule], root: Path) -> None:
     for rule in rules:
         for _kind, rel, source in example_files(rule):
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
