@@ -34,7 +34,7 @@ test-py: $(STAMP)
 
 ## catalogue: regenerate docs/rules.md from the rules
 catalogue: $(STAMP)
-	$(BIN)/python -m runner.catalogue > docs/rules.md
+	$(BIN)/python -m backend_review.catalogue > docs/rules.md
 
 ## docs: regenerate everything in the docs that copies real output (README help, samples, catalogue)
 docs: $(STAMP)

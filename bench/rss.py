@@ -5,7 +5,7 @@
 import resource
 import sys
 
-from runner.cli import main
+from backend_review.cli import main
 
 out = sys.argv[1]
 sys.argv = ["backend-review", *sys.argv[2:]]

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.corpus import write_corpus  # noqa: E402
-from runner import engine, rules as rules_mod  # noqa: E402
+from backend_review import engine, rules as rules_mod  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FLAGS = list(engine.FIXED_FLAGS) + ["--dataflow-traces", "--timeout", "30", "--max-target-bytes", "0"]

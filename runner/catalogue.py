@@ -1,13 +1,13 @@
 """Generate the rule catalogue `docs/rules.md` from the rules' own metadata.
 
-    python -m runner.catalogue > docs/rules.md      (or: make catalogue)
+    python -m backend_review.catalogue > docs/rules.md      (or: make catalogue)
 """
 from __future__ import annotations
 
 import sys
 
-from runner import ruledocs
-from runner.rules import AREAS, Rule, load_pack
+from backend_review import ruledocs
+from backend_review.rules import AREAS, Rule, load_pack
 
 AREA_BLURB = {
     "api": "API design: pagination, side effects on GET, error statuses, debug exposure, CORS.",

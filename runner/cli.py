@@ -16,10 +16,10 @@ from pathlib import Path
 
 import click
 
-from runner import __version__, config as config_mod, engine, output, paths as data_paths, report, ruledocs, rules as rules_mod
-from runner import diff, merge as merge_mod, scan as scan_mod, suppressions, targets
-from runner.finding import Severity
-from runner.report import text as text_report
+from backend_review import __version__, config as config_mod, engine, output, paths as data_paths, report, ruledocs, rules as rules_mod
+from backend_review import diff, merge as merge_mod, scan as scan_mod, suppressions, targets
+from backend_review.finding import Severity
+from backend_review.report import text as text_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
 USER_ERRORS = (config_mod.ConfigError, rules_mod.RuleError, targets.TargetError, scan_mod.UsageError,

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from runner import paths
+from backend_review import paths
 
 YAML_NAMES = (".backend-review.yml", ".backend-review.yaml")
 

@@ -17,8 +17,8 @@ import fnmatch
 import re
 from pathlib import Path
 
-from runner.finding import Severity
-from runner.rules import Rule
+from backend_review.finding import Severity
+from backend_review.rules import Rule
 
 PREFIX = "boundaries.python.contract-"
 

@@ -110,7 +110,7 @@ class ScanReport:
     """Everything a reporter may show: the one input of every output format."""
 
     findings: list[Finding]
-    rules: list  # runner.rules.Rule, the rules that ran (after severity overrides)
+    rules: list  # backend_review.rules.Rule, the rules that ran (after severity overrides)
     notifications: list[Notification]
     root: str  # absolute scan root (never written to outputs unless asked)
     files_scanned: int

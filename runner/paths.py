@@ -9,7 +9,7 @@ _PACKAGE = Path(__file__).resolve().parent
 def data_root() -> Path:
     """The folder holding `rules/` and `schemas/`.
 
-    An installed wheel carries them as `runner/_data/`; a source checkout (editable
+    An installed wheel carries them as `backend_review/_data/`; a source checkout (editable
     install, tests) has them at the repository root.
     """
     bundled = _PACKAGE / "_data"

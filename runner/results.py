@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from runner.engine import EngineRun
-from runner.finding import Finding, Notification, Region
-from runner.fingerprint import finding_fingerprint, line_hashes
+from backend_review.engine import EngineRun
+from backend_review.finding import Finding, Notification, Region
+from backend_review.fingerprint import finding_fingerprint, line_hashes
 
 MAX_SNIPPET_LINES = 12
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

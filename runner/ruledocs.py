@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from runner import targets
-from runner.rules import Rule
+from backend_review import targets
+from backend_review.rules import Rule
 
 DOCS_URL = "https://github.com/backend-review/backend-review/blob/main/docs/rules.md"
 FULL_DESCRIPTION_LIMIT = 1024

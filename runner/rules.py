@@ -11,8 +11,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from runner import paths
-from runner.finding import Severity
+from backend_review import paths
+from backend_review.finding import Severity
 
 AREAS = ("api", "database", "caching", "jobs", "boundaries", "auth", "ratelimit",
          "validation", "statefulness", "resilience")

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
-from runner.finding import Notification, ScanReport, Severity
+from backend_review import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
+from backend_review.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 DEFAULT_FILE_TIMEOUT = 30

@@ -10,8 +10,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from runner import output
-from runner.finding import Finding, Suppression
+from backend_review import output
+from backend_review.finding import Finding, Suppression
 
 _NOSEM = re.compile(r"(?:#|//|/\*|--)\s*nosemgrep\b(?::\s*(?P<ids>[\w.,\s/-]*?))?\s*(?:--\s*(?P<reason>.*?))?\s*(?:\*/)?\s*$",
                     re.IGNORECASE)

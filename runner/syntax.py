@@ -12,7 +12,7 @@ import threading
 import warnings
 from pathlib import Path
 
-from runner.finding import Notification
+from backend_review.finding import Notification
 
 
 def check_python(root: Path, files: list[str]) -> list[Notification]:

@@ -16,7 +16,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from runner import ruledocs, rules as rules_mod  # noqa: E402
+from backend_review import ruledocs, rules as rules_mod  # noqa: E402
 
 SEMGREP = str(Path(sys.executable).parent / "semgrep")
 FLAGS = ["--metrics=off", "--disable-version-check"]

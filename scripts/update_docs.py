@@ -51,8 +51,8 @@ def make_scan_block() -> str:
 
 
 def expected() -> dict[Path, str]:
-    from runner import catalogue
-    from runner.rules import load_pack
+    from backend_review import catalogue
+    from backend_review.rules import load_pack
     out: dict[Path, str] = {ROOT / "docs" / "rules.md": catalogue.render(load_pack(ROOT / "rules"))}
     readme = (ROOT / "README.md").read_text()
     block = "```text\n$ backend-review scan --help\n" + cli("scan", "--help") + "```\n"

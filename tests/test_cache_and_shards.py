@@ -117,7 +117,7 @@ def test_two_scans_at_once_share_the_cache(write_tree, recorder):
 
 
 def test_shards_partition_the_targets():
-    from runner.targets import shard
+    from backend_review.targets import shard
     files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "runner").rglob("*.py"))
     parts = [shard(ROOT, files, k, 3) for k in (1, 2, 3)]
     flat = [f for p in parts for f in p]

@@ -1,8 +1,8 @@
 """docs/rules.md is generated from the rules: this fails when it is stale."""
 from pathlib import Path
 
-from runner import catalogue
-from runner.rules import load_pack
+from backend_review import catalogue
+from backend_review.rules import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -180,7 +180,7 @@ def test_engine_missing_exit_3(cli, write_tree, tmp_path):
 
 def test_broken_rule_file(tmp_path):
     """A rule file that fails the schema is named, with the key at fault."""
-    from runner import rules as rules_mod
+    from backend_review import rules as rules_mod
     d = tmp_path / "rules" / "api" / "python"
     d.mkdir(parents=True)
     (d / "broken.yaml").write_text("rules:\n  - id: api.python.broken\n    languages: [python]\n"

@@ -18,7 +18,7 @@ def test_readme_opens_with_the_two_commands():
 
 
 def test_readme_exit_codes_match_the_cli():
-    from runner import cli
+    from backend_review import cli
     text = (ROOT / "README.md").read_text()
     for code in (cli.EXIT_OK, cli.EXIT_FINDINGS, cli.EXIT_USAGE, cli.EXIT_ENGINE):
         assert f"| {code} |" in text

@@ -1,7 +1,7 @@
 """Fingerprints: GitHub's line hash reproduced exactly; ours stable under moves."""
 import pytest
 
-from runner.fingerprint import finding_fingerprint, line_hashes
+from backend_review.fingerprint import finding_fingerprint, line_hashes
 
 # Expected values from github/codeql-action src/fingerprints.test.ts (the upload
 # action's own test vectors for primaryLocationLineHash).

@@ -7,9 +7,9 @@ from pathlib import Path
 import jsonschema
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from runner.finding import Finding, Notification, Region, ScanReport, Severity, Suppression
-from runner.report import json_report, markdown, sarif, text
-from runner.rules import load_pack
+from backend_review.finding import Finding, Notification, Region, ScanReport, Severity, Suppression
+from backend_review.report import json_report, markdown, sarif, text
+from backend_review.rules import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 # A spread of real rules (security and not) keeps each example fast to validate.

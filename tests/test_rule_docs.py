@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner import ruledocs, rules as rules_mod
+from backend_review import ruledocs, rules as rules_mod
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = rules_mod.load_pack(ROOT / "rules")

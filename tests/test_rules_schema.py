@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 import semgrep
-from runner import rules as rules_mod
-from runner.finding import Severity
+from backend_review import rules as rules_mod
+from backend_review.finding import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE_FILES = sorted(p for p in (ROOT / "rules").rglob("*.yaml"))

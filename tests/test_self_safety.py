@@ -81,7 +81,7 @@ def test_scanned_code_is_never_executed(write_tree, cli):
 
 def test_yaml_in_rules_is_safe_loaded_even_when_hostile(tmp_path):
     """A rule file with a Python-object tag is rejected, not constructed."""
-    from runner import rules as rules_mod
+    from backend_review import rules as rules_mod
     d = tmp_path / "rules" / "api" / "python"
     d.mkdir(parents=True)
     (d / "x.yaml").write_text("rules: !!python/object/apply:os.system ['touch /tmp/br-yaml-pwned']\n")

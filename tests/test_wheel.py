@@ -31,9 +31,9 @@ def test_wheel_contains_rules_and_schemas(installed):
     import zipfile
     _, wheel = installed
     names = zipfile.ZipFile(wheel).namelist()
-    assert "runner/_data/schemas/rule-metadata.schema.json" in names
-    assert "runner/_data/schemas/sarif-schema-2.1.0.json" in names
-    rules = [n for n in names if n.startswith("runner/_data/rules/") and n.endswith(".yaml")]
+    assert "backend_review/_data/schemas/rule-metadata.schema.json" in names
+    assert "backend_review/_data/schemas/sarif-schema-2.1.0.json" in names
+    rules = [n for n in names if n.startswith("backend_review/_data/rules/") and n.endswith(".yaml")]
     assert len(rules) == len(list((ROOT / "rules").rglob("*.yaml")))
 
 

@@ -104,8 +104,8 @@ def test_markdown_report_sections_and_verdict(cli):
 
 
 def test_markdown_report_folds_instead_of_cutting(cli):
-    from runner.finding import Finding, Region, ScanReport, Severity
-    from runner.report import markdown
+    from backend_review.finding import Finding, Region, ScanReport, Severity
+    from backend_review.report import markdown
     f = [Finding(rule_id=f"r.python.x{i}", area="api", section="architecture", severity=Severity.HIGH, confidence="high",
                  message="m" * 200, remediation="fix it", path=f"f{i}.py", region=Region(1, 1, 1, 2), snippet="x" * 500)
          for i in range(200)]

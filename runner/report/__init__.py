@@ -1,13 +1,13 @@
 """Reporters: one module per output format, each exposing `render(report) -> str`.
 
-Every reporter works from `runner.finding.ScanReport`, never from Semgrep's JSON.
+Every reporter works from `backend_review.finding.ScanReport`, never from Semgrep's JSON.
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from runner.finding import ScanReport
-from runner.report import json_report, markdown, sarif, text
+from backend_review.finding import ScanReport
+from backend_review.report import json_report, markdown, sarif, text
 
 Renderer = Callable[[ScanReport], str]
 

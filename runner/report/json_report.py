@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from runner.finding import Finding, ScanReport
+from backend_review.finding import Finding, ScanReport
 
 FORMAT_VERSION = "1"
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from runner.finding import SECTION_TITLES, SECTIONS, Finding, ScanReport, Severity
-from runner.report.text import clean
+from backend_review.finding import SECTION_TITLES, SECTIONS, Finding, ScanReport, Severity
+from backend_review.report.text import clean
 
 LIMIT_BYTES = 1_000_000  # GitHub's job-summary cap is 1 MiB; keep a margin
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")

@@ -13,8 +13,8 @@ from urllib.parse import quote
 import attrs
 import sarif_om as om
 
-from runner import ruledocs
-from runner.finding import Finding, ScanReport, Severity
+from backend_review import ruledocs
+from backend_review.finding import Finding, ScanReport, Severity
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/backend-review/backend-review"

@@ -5,7 +5,7 @@ import os
 import re
 import sys
 
-from runner.finding import SECTION_TITLES, ScanReport, Severity
+from backend_review.finding import SECTION_TITLES, ScanReport, Severity
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 COLOURS = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from runner.report.sarif import artifact_uri, to_json_dict
+from backend_review.report.sarif import artifact_uri, to_json_dict
 import sarif_om as om
 
 ROOT = Path(__file__).resolve().parents[2]
