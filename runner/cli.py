@@ -17,9 +17,9 @@ from pathlib import Path
 import click
 
 from backend_review import __version__, config as config_mod, engine, output, paths as data_paths, report, ruledocs, rules as rules_mod
-from backend_review import diff, merge as merge_mod, scan as scan_mod, suppressions, targets
+from backend_review import diff, merge as merge_mod, model as model_mod, scan as scan_mod, suppressions, targets
 from backend_review.finding import Severity
-from backend_review.report import text as text_report
+from backend_review.report import model_view, text as text_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
 USER_ERRORS = (config_mod.ConfigError, rules_mod.RuleError, targets.TargetError, scan_mod.UsageError,
@@ -202,6 +202,31 @@ def doctor(path, config_path) -> None:
     for name, status, detail in rows:
         click.echo(f"{name:<{width}}  {text_report.clean(status):<16}  {text_report.clean(detail)}")
     sys.exit(EXIT_ENGINE if engine_missing else EXIT_USAGE if config_or_rules_bad else EXIT_OK)
+
+
+@main.command("model")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, readable=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def model_cmd(paths, config_path, fmt) -> None:
+    """Show the project model: routes, handlers, resolvers, jobs, CLIs, settings, wrappers
+    and validators the scan recognised, and where each file runs."""
+    opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, fail_on="never")
+    try:
+        plan = scan_mod.prepare(opts)
+        with progress(f"reading {len(plan.targets.files)} files"):
+            project, run = scan_mod.project_model(plan)
+    except USER_ERRORS as exc:
+        fail(str(exc), EXIT_USAGE)
+    except engine.EngineNotFound as exc:
+        fail(str(exc), EXIT_ENGINE)
+    if run.failure:
+        fail(f"the engine failed: {run.failure}", EXIT_ENGINE)
+    view = model_mod.describe(project)
+    if fmt == "json":
+        click.echo(json.dumps(view, indent=2))
+    else:
+        click.echo(model_view.text(view), nl=False)
 
 
 @main.command()

@@ -63,6 +63,16 @@ class Region:
     end_column: int
 
 
+@dataclass(frozen=True)
+class Related:
+    """Another place that belongs to a finding: the route that registers its handler, or
+    the other places one root cause affects."""
+
+    path: str
+    region: Region
+    message: str
+
+
 @dataclass
 class Finding:
     """One result, independent of Semgrep's raw JSON. Reporters only see this."""
@@ -81,6 +91,9 @@ class Finding:
     line_hash: str = ""  # GitHub's primaryLocationLineHash of the first line
     suppression: "Suppression | None" = None
     dataflow: list[dict] = field(default_factory=list)
+    context: str = ""  # where the code runs (handler, job, cli, ...; see backend_review.model)
+    context_reason: str = ""  # why the project model placed it there
+    related: list[Related] = field(default_factory=list)
 
     @property
     def sort_key(self) -> tuple:

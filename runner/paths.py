@@ -9,7 +9,7 @@ _PACKAGE = Path(__file__).resolve().parent
 def data_root() -> Path:
     """The folder holding `rules/` and `schemas/`.
 
-    An installed wheel carries them as `backend_review/_data/`; a source checkout (editable
+    An installed wheel carries them (and `facts/`) as `backend_review/_data/`; a source checkout (editable
     install, tests) has them at the repository root.
     """
     bundled = _PACKAGE / "_data"
@@ -24,3 +24,8 @@ def rules_dir() -> Path:
 
 def schema_path(name: str) -> Path:
     return data_root() / "schemas" / name
+
+
+def facts_dir() -> Path:
+    """The project-model facts (`facts/<language>/<framework>.yaml`)."""
+    return data_root() / "facts"

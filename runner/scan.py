@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend_review import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
+from backend_review import __version__, cache as cache_mod, config as config_mod, context, contracts, diff, engine, model as model_mod, results, rules as rules_mod, suppressions, syntax, targets
 from backend_review.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -130,11 +130,19 @@ def _cache_for(plan: Plan, engine_config: dict) -> cache_mod.Cache | None:
     return cache_mod.Cache(directory, key)
 
 
+def engine_config_for(rules: list, *, facts_only: bool = False) -> dict:
+    """The merged pack plus the project-model facts for the rules' languages: one engine
+    run, one parse of every file."""
+    config = {"rules": []} if facts_only else rules_mod.merged_config(rules)
+    config["rules"] += model_mod.fact_rules({lang for r in rules for lang in r.languages})
+    return config
+
+
 def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
     """Engine results for every target: from the cache where the key matches, from
     semgrep for the rest (which are then stored)."""
     opts, root, files = plan.options, plan.targets.root, plan.targets.files
-    engine_config = rules_mod.merged_config(plan.rules)
+    engine_config = engine_config_for(plan.rules)
     cache = _cache_for(plan, engine_config)
     contents: dict[str, bytes] = {}
     cached = engine.EngineRun()
@@ -186,11 +194,14 @@ def execute(plan: Plan) -> ScanReport:
     started = _now()
     root = plan.targets.root
     run, syntax_notes = _scan_files(plan)
+    project = model_mod.build([r for r in run.results if model_mod.is_fact(r)], root, project_dirs(plan))
+    run.results = [r for r in run.results if not model_mod.is_fact(r)]
     by_id = {r.id: r for r in plan.rules}
     lines_of = results.SourceLines(root)
     findings, notes = results.build(run, by_id, lines_of)
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
+    findings = context.apply(findings, project, by_id, lines_of)
     if plan.changed is not None:
         findings = [f for f in findings
                     if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
@@ -208,3 +219,21 @@ def execute(plan: Plan) -> ScanReport:
         category=opts.category, absolute_base_uri=opts.absolute_base_uri,
         keep_suppressed=opts.keep_suppressed, diff_base=opts.diff_base,
     )
+
+
+def project_model(plan: Plan) -> tuple[model_mod.ProjectModel, engine.EngineRun]:
+    """The project model alone (`backend-review model`): one engine run of the facts."""
+    opts = plan.options
+    run = engine.run(engine_config_for(plan.rules, facts_only=True), plan.targets.files, cwd=plan.targets.root,
+                     jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
+                     file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT), run_timeout=opts.run_timeout)
+    return model_mod.build([r for r in run.results if model_mod.is_fact(r)], plan.targets.root,
+                           project_dirs(plan)), run
+
+
+def project_dirs(plan: Plan) -> tuple[str, ...]:
+    """The folders the user named, relative to the scan root (the model's path
+    conventions apply below them)."""
+    named = plan.options.paths or [plan.options.cwd]
+    return tuple(sorted({targets.relative(p, plan.targets.root) if p.resolve() != plan.targets.root else "."
+                         for p in named if p.is_dir()}))

@@ -1,0 +1,127 @@
+"""Judge every finding in its context (the project model), then keep one per root cause.
+
+Each rule says, in its metadata, where it applies:
+
+    contexts:          severity per context, or `off` to drop the finding there;
+                       every rule is `off` in `test` and `migration` unless it says otherwise
+    entry-point-only:  the rule's candidates come from any function (e.g. any parameter);
+                       keep them only in handlers and resolvers
+    aggregate:
+      per: function    one finding per rule and function, the other places related
+      per: project     one finding per rule for the whole scan, placed on the first fact of
+                       kind `anchor` (the Celery app, the settings module) when there is one;
+                       none at all when a setting in `unless-setting` is defined anywhere
+    validated-by:      fact kinds (e.g. `validator`) whose functions, called in the same
+                       function as the finding, make it safe
+    wrapped-by:        fact kinds (e.g. `wrapper`) inside which the finding is the wrapper's
+                       own default, not a defect
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from backend_review.finding import Finding, Region, Related, Severity
+from backend_review.fingerprint import finding_fingerprint, line_hashes
+from backend_review.model import ENTRY_POINTS, ProjectModel
+
+DEFAULT_CONTEXTS = {"test": "off", "migration": "off"}
+
+
+def policy(rule) -> dict[str, str]:
+    return {**DEFAULT_CONTEXTS, **(rule.raw.get("metadata", {}).get("contexts") or {})}
+
+
+def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines_of) -> list[Finding]:
+    kept: list[Finding] = []
+    for f in findings:
+        rule = rules_by_id[f.rule_id]
+        meta = rule.raw.get("metadata", {})
+        placement = model.place(f.path, f.region.start_line)
+        if meta.get("entry-point-only") and placement.context not in ENTRY_POINTS:
+            continue
+        level = policy(rule).get(placement.context)
+        if level == "off":
+            continue
+        if _validated(f, meta.get("validated-by"), model, lines_of) or _wrapped(f, meta.get("wrapped-by"), model):
+            continue
+        f.context, f.context_reason = placement.context, placement.reason
+        if level:
+            f.severity = Severity.parse(level)
+        route, scope = placement.route, placement.scope
+        if route is not None and scope is not None and (route.path, route.start) != (scope.path, scope.start):
+            f.related.append(Related(route.path, Region(route.start, 1, route.end, 1),
+                                     f"registered here: {placement.reason}"))
+        kept.append(f)
+    return _aggregate(kept, model, rules_by_id, lines_of)
+
+
+def _names_called(text: str, names: set[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(n)}\s*\(", text) for n in names)
+
+
+def _validated(f: Finding, kinds, model: ProjectModel, lines_of) -> bool:
+    if not kinds:
+        return False
+    names = set().union(*(model.names_of(k) for k in kinds))
+    scope = model.enclosing_function(f.path, f.region.start_line)
+    if not names or scope is None:
+        return False
+    body = "\n".join(lines_of(f.path)[scope.start - 1:scope.end])
+    return _names_called(body, names)
+
+
+def _wrapped(f: Finding, kinds, model: ProjectModel) -> bool:
+    if not kinds:
+        return False
+    scope = model.enclosing_function(f.path, f.region.start_line)
+    return scope is not None and any(
+        fact.path == f.path and fact.start == scope.start and fact.kind in kinds for fact in model.facts)
+
+
+def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines_of) -> list[Finding]:
+    out: list[Finding] = []
+    groups: dict[tuple, Finding] = {}
+    project: dict[str, list[Finding]] = {}
+    for f in sorted(findings, key=lambda f: (f.path, f.region.start_line, f.region.start_column, f.rule_id)):
+        spec = rules_by_id[f.rule_id].raw.get("metadata", {}).get("aggregate") or {}
+        per = spec.get("per")
+        if per == "project":
+            project.setdefault(f.rule_id, []).append(f)
+            continue
+        if per == "function":
+            scope = model.enclosing_function(f.path, f.region.start_line)
+            key = (f.rule_id, f.path, scope.start if scope else f.region.start_line)
+            if key in groups:
+                groups[key].related.append(Related(f.path, f.region, "same problem again in this function"))
+                continue
+            groups[key] = f
+        out.append(f)
+    for rule_id, group in project.items():
+        merged = _one_for_project(group, rules_by_id[rule_id], model, lines_of)
+        if merged is not None:
+            out.append(merged)
+    return out
+
+
+def _one_for_project(group: list[Finding], rule, model: ProjectModel, lines_of) -> Finding | None:
+    spec = rule.raw["metadata"]["aggregate"]
+    settled = set(spec.get("unless-setting") or ()) & model.setting_keys()
+    if settled:
+        return None
+    anchors = sorted(model.of_kind(spec.get("anchor", "")), key=lambda f: (f.path, f.start))
+    first = group[0]
+    related = [Related(g.path, g.region, "affected here") for g in group]
+    if anchors:
+        a = anchors[0]
+        lines = lines_of(a.path)
+        code = lines[a.start - 1] if 0 < a.start <= len(lines) else ""
+        end_col = len(code) + 1
+        merged = dataclasses.replace(
+            first, path=a.path, region=Region(a.start, 1, a.start, end_col), snippet=code,
+            fingerprint=finding_fingerprint(rule.id, a.path, code, 1),
+            line_hash=line_hashes("\n".join(lines)).get(a.start, "") if lines else "", related=related,
+            context="settings", context_reason=f"one finding for the project at its {spec['anchor']}")
+        return merged
+    first.related = related[1:]
+    return first

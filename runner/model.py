@@ -1,0 +1,551 @@
+"""The project model: which functions are entry points and where each piece of code runs.
+
+A rule sees one function; a reviewer knows the project. Facts (semgrep rules under
+`facts/<language>/<framework>.yaml`, run in the same engine run as the pack, never
+reported) say where functions and classes are, which are routes, handlers, resolvers,
+jobs and CLI commands, which register others by name (Django URLconfs, `add_url_rule`,
+aiohttp route tables, DRF routers, RQ `enqueue`), and which settings exist. The runner adds
+what semgrep cannot see: OpenAPI specs (connexion's `operationId`) and paths (tests,
+migrations, scripts). From these, every function gets one context:
+
+    handler   runs per HTTP request (route, view, view class method, OpenAPI operation)
+    resolver  runs per GraphQL field or mutation
+    job       runs in a background worker (Celery, RQ, dramatiq, huey)
+    cli       runs from a command line (management commands, click/typer, scripts, __main__)
+    settings  a settings or configuration module
+    migration a schema or data migration
+    test      tests, fixtures, examples, docs, dot folders: not deployed code
+    library   everything else (services, models, helpers called from the above)
+
+Framework knowledge lives in the facts files; this module only knows the fact kinds.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from backend_review import paths
+
+CONTEXTS = ("handler", "resolver", "job", "cli", "settings", "migration", "test", "library")
+ENTRY_POINTS = frozenset({"handler", "resolver"})
+FACT_PREFIX = "fact."
+
+# Fact kinds that mark the function they match, the methods of the class they match, and
+# the functions or classes they name (by reference) with a context.
+FUNCTION_KINDS = {"route": "handler", "handler": "handler", "resolver": "resolver", "job": "job", "cli": "cli"}
+CLASS_KINDS = {"handler-class": "handler", "resolver-class": "resolver", "job-class": "job", "cli-class": "cli"}
+REF_KINDS = {"route-ref": "handler", "resolver-ref": "resolver", "job-ref": "job"}
+
+# Path conventions (POSIX, relative to the scan root).
+TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "examples", "example", "docs", "doc",
+                       "samples", "sample", "e2e", "benchmarks", "bench"})
+TEST_FILE = re.compile(r"^(test_.*|.*_tests?|conftest)\.pyi?$")
+MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
+CLI_DIRS = frozenset({"scripts", "bin"})
+CLI_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py"})
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+SPEC_MAX_BYTES = 2_000_000
+SPEC_SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
+                            "site-packages", ".backend-review-cache"})
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str
+    path: str
+    start: int
+    end: int
+    attrs: tuple[tuple[str, str], ...] = ()
+    rule: str = ""
+
+    def get(self, key: str, default: str = "") -> str:
+        for k, v in self.attrs:
+            if k == key:
+                return v
+        return default
+
+
+@dataclass
+class Scope:
+    """A function or class: where it is, and what the model decided about it."""
+
+    kind: str  # "function" | "class"
+    name: str
+    path: str
+    start: int
+    end: int
+    context: str | None = None
+    reason: str = ""
+    route: Fact | None = None  # the registration that made it an entry point, if any
+    bases: list[str] = field(default_factory=list)
+
+    def contains(self, line: int) -> bool:
+        return self.start <= line <= self.end
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a line of code runs: its context, why the model thinks so, and the scope."""
+
+    context: str
+    reason: str
+    scope: Scope | None = None
+
+    @property
+    def route(self) -> Fact | None:
+        return self.scope.route if self.scope else None
+
+
+@dataclass
+class ProjectModel:
+    facts: list[Fact] = field(default_factory=list)
+    scopes: dict[str, list[Scope]] = field(default_factory=dict)  # path -> scopes, outermost first
+    file_contexts: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (context, reason)
+    specs: list[Fact] = field(default_factory=list)  # OpenAPI operations found by the runner
+    unresolved: list[Fact] = field(default_factory=list)  # registrations naming nothing we scanned
+    # The folders the user named, relative to the scan root: path conventions (tests/,
+    # migrations/) apply below them, so scanning `fixtures/apps/shop` judges `shop` itself.
+    project_dirs: tuple[str, ...] = ()
+
+    def path_context(self, path: str) -> tuple[str, str] | None:
+        for base in sorted(self.project_dirs, key=len, reverse=True):
+            if base and base != "." and path.startswith(base.rstrip("/") + "/"):
+                return path_context(path[len(base.rstrip("/")) + 1:])
+        return path_context(path)
+
+    # -- questions the join asks -------------------------------------------------------
+    def place(self, path: str, line: int) -> Placement:
+        """The context of `line` in `path`: the path's own context for tests, migrations
+        and scripts; else the innermost enclosing function or class with a context; else
+        the file's (a settings module) or library."""
+        by_path = self.path_context(path)
+        if by_path and by_path[0] in ("test", "migration"):
+            return Placement(*by_path)
+        best = None
+        for scope in self.scopes.get(path, ()):  # outermost first: the last match is innermost
+            if scope.contains(line) and scope.context is not None:
+                best = scope
+        if best is not None:
+            return Placement(best.context, best.reason, best)
+        if by_path:
+            return Placement(*by_path)
+        if path in self.file_contexts:
+            return Placement(*self.file_contexts[path])
+        enclosing = self.enclosing_function(path, line)
+        return Placement("library", "no entry point or path convention applies", enclosing)
+
+    def enclosing_function(self, path: str, line: int) -> Scope | None:
+        found = None
+        for scope in self.scopes.get(path, ()):
+            if scope.kind == "function" and scope.contains(line):
+                found = scope
+        return found
+
+    def of_kind(self, kind: str) -> list[Fact]:
+        return [f for f in self.facts if f.kind == kind]
+
+    def setting_keys(self) -> set[str]:
+        return {_unquote(f.get("key")) for f in self.facts if f.kind in ("setting", "settings-module")}
+
+    def names_of(self, kind: str) -> set[str]:
+        return {f.get("name") for f in self.facts if f.kind == kind and f.get("name")}
+
+    def entry_points(self) -> list[Scope]:
+        return [s for scopes in self.scopes.values() for s in scopes
+                if s.kind == "function" and s.context in ENTRY_POINTS | {"job", "cli"}]
+
+
+# -- facts as rules ----------------------------------------------------------------------
+
+def fact_rules(languages: set[str] | frozenset[str]) -> list[dict]:
+    """The fact rules for these languages, ready to merge into the engine config."""
+    out = []
+    root = paths.facts_dir()
+    for lang_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
+        if lang_dir.name not in languages:
+            continue
+        for path in sorted(lang_dir.glob("*.yaml")):
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for rule in doc.get("rules", []):
+                if not str(rule.get("id", "")).startswith(FACT_PREFIX):
+                    raise ValueError(f"{path}: fact rule id {rule.get('id')!r} must start with {FACT_PREFIX!r}")
+                out.append(rule)
+    return out
+
+
+def is_fact(result: dict) -> bool:
+    return str(result.get("check_id", "")).startswith(FACT_PREFIX)
+
+
+def parse_fact(result: dict) -> Fact | None:
+    """A fact result's message is `kind<TAB>key=value<TAB>...`; a metavariable that did
+    not bind in that branch stays `$NAME` and is dropped."""
+    message = str(result.get("extra", {}).get("message", ""))
+    kind, *pairs = message.split("\t")
+    attrs = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if sep and not value.startswith("$"):
+            attrs.append((key, " ".join(value.split())))
+    try:
+        start, end = int(result["start"]["line"]), int(result["end"]["line"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    path = str(result.get("path", "")).replace("\\", "/")
+    return Fact(kind=kind, path=path, start=start, end=end, attrs=tuple(attrs), rule=str(result.get("check_id")))
+
+
+# -- paths -------------------------------------------------------------------------------
+
+def path_context(path: str) -> tuple[str, str] | None:
+    """What a path alone says: tests/fixtures/examples/docs and dot folders are not
+    deployed code; migrations; scripts and management commands are CLI."""
+    parts = PurePosixPath(path).parts
+    folders, name = parts[:-1], parts[-1] if parts else ""
+    for part in folders:
+        if part.startswith(".") and part not in (".", ".."):
+            return "test", f"in the dot folder {part}/ (not deployed code)"
+        if part in TEST_DIRS:
+            return "test", f"in a {part}/ folder (not deployed code)"
+    if TEST_FILE.match(name):
+        return "test", f"{name} is a test module"
+    for part in folders:
+        if part in MIGRATION_DIRS:
+            return "migration", f"in a {part}/ folder"
+    if "management" in folders and "commands" in folders:
+        return "cli", "a Django management command module"
+    for part in folders:
+        if part in CLI_DIRS:
+            return "cli", f"in a {part}/ folder"
+    if name in CLI_FILES:
+        return "cli", f"{name} runs from the command line"
+    return None
+
+
+# -- building ----------------------------------------------------------------------------
+
+def build(fact_results: list[dict], root: Path | None = None, project_dirs: tuple[str, ...] = ()) -> ProjectModel:
+    model = ProjectModel(project_dirs=project_dirs)
+    for raw in fact_results:
+        fact = parse_fact(raw)
+        if fact is not None:
+            model.facts.append(fact)
+    if root is not None:
+        model.specs = openapi_operations(root, model)
+    model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
+    _scopes(model)
+    _file_contexts(model)
+    _mark_functions(model)
+    _mark_classes(model)
+    _mark_references(model)
+    _mark_specs(model)
+    _inherit_to_methods(model)
+    return model
+
+
+def _scopes(model: ProjectModel) -> None:
+    bases: dict[tuple[str, int], list[str]] = {}
+    for f in model.facts:
+        if f.kind == "base":
+            bases.setdefault((f.path, f.start), []).append(f.get("base"))
+    for f in model.facts:
+        if f.kind in ("function", "class"):
+            scope = Scope(kind=f.kind, name=f.get("name"), path=f.path, start=f.start, end=f.end,
+                          bases=bases.get((f.path, f.start), []) if f.kind == "class" else [])
+            model.scopes.setdefault(f.path, []).append(scope)
+    for scopes in model.scopes.values():
+        scopes.sort(key=lambda s: (s.start, -s.end))
+
+
+def _file_contexts(model: ProjectModel) -> None:
+    for f in model.facts:
+        if f.kind == "settings-module":
+            model.file_contexts.setdefault(f.path, ("settings", f"a {f.get('framework')} settings module "
+                                                                f"(defines {f.get('key')})"))
+
+
+def _scope_at(model: ProjectModel, path: str, start: int, kind: str) -> Scope | None:
+    """The scope a fact matched: same first line, else the innermost one containing it."""
+    found = None
+    for scope in model.scopes.get(path, ()):
+        if scope.kind != kind:
+            continue
+        if scope.start == start:
+            return scope
+        if scope.contains(start):
+            found = scope
+    return found
+
+
+def _set(scope: Scope, context: str, reason: str, route: Fact | None = None) -> None:
+    # Entry points win over jobs and CLI: a view that is also a click command runs per request.
+    rank = {"handler": 3, "resolver": 3, "job": 2, "cli": 1}
+    if scope.context is None or rank.get(context, 0) > rank.get(scope.context, 0):
+        scope.context, scope.reason = context, reason
+        if route is not None:
+            scope.route = route
+
+
+def http_methods(fact: Fact) -> str:
+    """`GET`, `GET,POST` or `*` (any/unknown) for a route fact or OpenAPI operation."""
+    method = fact.get("method").lower()
+    if method.startswith("add_"):
+        method = method[4:]
+    if method in HTTP_METHODS:
+        return method.upper()
+    listed = re.findall(r"[A-Za-z]+", fact.get("methods"))
+    if listed:
+        return ",".join(m.upper() for m in listed)
+    if fact.get("framework") == "flask":
+        return "GET"  # Flask's default for route() and add_url_rule()
+    return "*"
+
+
+def _describe(fact: Fact) -> str:
+    bits = [fact.get("framework") or fact.get("via")]
+    route_path = _unquote(fact.get("path"))
+    if route_path:
+        bits.append(f"{http_methods(fact)} {route_path}")
+    return " ".join(b for b in bits if b)
+
+
+def _mark_functions(model: ProjectModel) -> None:
+    for f in model.facts:
+        context = FUNCTION_KINDS.get(f.kind)
+        if context is None:
+            continue
+        scope = _scope_at(model, f.path, f.start, "function")
+        if scope is None and f.kind == "cli" and f.get("via") == "__main__ block":
+            continue  # a module-level block: the functions it calls stay as they are
+        if scope is not None:
+            what = {"route": "route", "handler": "view", "resolver": "GraphQL resolver",
+                    "job": "background job", "cli": "command-line entry"}[f.kind]
+            _set(scope, context, f"{what} ({_describe(f)})", f if f.kind == "route" else None)
+
+
+def _mark_classes(model: ProjectModel) -> None:
+    """Classes marked by a fact, then their subclasses in the project (by base name)."""
+    marked: dict[str, tuple[str, str]] = {}
+    for f in model.facts:
+        context = CLASS_KINDS.get(f.kind)
+        if context is None:
+            continue
+        scope = _scope_at(model, f.path, f.start, "class")
+        if scope is not None:
+            _set(scope, context, f"{scope.name} derives from {f.get('via')} ({f.get('framework')})")
+            marked.setdefault(scope.name, (scope.context, scope.reason))
+    classes = [s for scopes in model.scopes.values() for s in scopes if s.kind == "class"]
+    changed = True
+    while changed:  # a project's own base view, and views deriving from it
+        changed = False
+        for scope in classes:
+            if scope.context is not None:
+                continue
+            for base in scope.bases:
+                parent = base.rsplit(".", 1)[-1]
+                if parent in marked:
+                    _set(scope, marked[parent][0], f"{scope.name} derives from {parent} ({marked[parent][0]})")
+                    marked[scope.name] = (scope.context, scope.reason)
+                    changed = True
+                    break
+
+
+def reference_names(target: str) -> tuple[str, str]:
+    """What a registration names: (module hint, function or class name).
+
+    `views.order_detail` -> ("views", "order_detail"); `OrderView.as_view()` ->
+    ("", "OrderView"); `csrf_exempt(views.hook)` -> ("views", "hook");
+    `"app.tasks.rebuild"` -> ("app.tasks", "rebuild")."""
+    text = target.strip()
+    as_view = re.search(r"([\w.]+)\s*\.\s*as_view\b", text)
+    if as_view:
+        text = as_view.group(1)
+    else:
+        inner = re.findall(r"\(\s*([\w.]+)\s*[,)]", text)  # a wrapper call: take its argument
+        if inner and "(" in text:
+            text = inner[-1]
+        text = _unquote(text).split("(")[0]
+    names = [n for n in re.split(r"[.:]", text) if n]
+    if not names or not re.match(r"^[A-Za-z_]\w*$", names[-1]):
+        return "", ""
+    return ".".join(names[:-1]), names[-1]
+
+
+def _module_matches(path: str, module: str) -> bool:
+    if not module:
+        return True
+    stem = PurePosixPath(path).with_suffix("").as_posix()
+    if stem.endswith("/__init__"):
+        stem = stem[: -len("/__init__")]
+    dotted = stem.replace("/", ".")
+    return dotted == module or dotted.endswith("." + module)
+
+
+def _resolve(model: ProjectModel, module: str, name: str, near: str) -> list[Scope]:
+    """Top-level-ish scopes named `name`; narrowed to the hinted module, else to the file
+    that registered it and its package, when that picks fewer."""
+    candidates = [s for scopes in model.scopes.values() for s in scopes if s.name == name]
+    if len(candidates) <= 1:
+        return candidates
+    for narrow in (lambda s: module and _module_matches(s.path, module),
+                   lambda s: s.path == near,
+                   lambda s: PurePosixPath(s.path).parent == PurePosixPath(near).parent):
+        picked = [s for s in candidates if narrow(s)]
+        if picked:
+            return picked
+    return candidates
+
+
+def _mark_references(model: ProjectModel) -> None:
+    for f in model.facts:
+        context = REF_KINDS.get(f.kind)
+        if context is None:
+            continue
+        module, name = reference_names(f.get("target"))
+        if not name:
+            continue
+        found = _resolve(model, module, name, f.path)
+        if not found:
+            model.unresolved.append(f)
+        for scope in found:
+            what = {"handler": "registered as a route", "resolver": "registered as a GraphQL resolver",
+                    "job": "enqueued as a background job"}[context]
+            _set(scope, context, f"{what} ({_describe(f)}) at {f.path}:{f.start}", f if context == "handler" else None)
+
+
+def _mark_specs(model: ProjectModel) -> None:
+    for op in model.specs:
+        module, name = reference_names(op.get("operationId"))
+        controller = op.get("controller")
+        if controller:
+            module = controller
+        found = [s for s in _resolve(model, module, name, "") if s.kind == "function"] if name else []
+        if not found:
+            model.unresolved.append(op)
+        for scope in found:
+            _set(scope, "handler", f"OpenAPI operation {op.get('method').upper()} {op.get('path')} "
+                                   f"at {op.path}:{op.start}", op)
+
+
+def _inherit_to_methods(model: ProjectModel) -> None:
+    """Methods of a view, resolver, task or command class run in its context; functions
+    nested in an entry point run in it too (place() walks outward for those)."""
+    for scopes in model.scopes.values():
+        for cls in scopes:
+            if cls.kind != "class" or cls.context is None:
+                continue
+            for fn in scopes:
+                if fn.kind == "function" and fn.context is None and cls.start < fn.start and fn.end <= cls.end:
+                    fn.context, fn.reason, fn.route = cls.context, f"method of {cls.name}: {cls.reason}", cls.route
+
+
+# -- OpenAPI specs (connexion) -----------------------------------------------------------
+
+def openapi_operations(root: Path, model: ProjectModel) -> list[Fact]:
+    """Operations with an `operationId` in the OpenAPI/Swagger files under `root`
+    (connexion routes them to the named function). Read with a safe loader; never
+    executed."""
+    ops: list[Fact] = []
+    tops = [root / d for d in model.project_dirs if (root / d).is_dir()] or [root]
+    for dirpath, dirnames, filenames in (step for top in tops for step in os.walk(top)):
+        dirnames[:] = sorted(d for d in dirnames if d not in SPEC_SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.endswith(SPEC_SUFFIXES):
+                continue
+            full = Path(dirpath) / name
+            try:
+                if full.stat().st_size > SPEC_MAX_BYTES:
+                    continue
+                text = full.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            if "operationId" not in text or ("openapi" not in text and "swagger" not in text):
+                continue
+            rel = full.relative_to(root).as_posix()
+            where = model.path_context(rel)
+            if where and where[0] == "test":
+                continue
+            ops.extend(_operations(text, rel, name.endswith(".json")))
+    return ops
+
+
+def _operations(text: str, rel: str, is_json: bool) -> list[Fact]:
+    try:
+        doc = json.loads(text) if is_json else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        return []
+    if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
+        return []
+    lines = text.splitlines()
+    out = []
+    for route, item in doc["paths"].items():
+        if not isinstance(item, dict):
+            continue
+        path_controller = item.get("x-openapi-router-controller", "")
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if not isinstance(op, dict) or not isinstance(op.get("operationId"), str):
+                continue
+            op_id = op["operationId"]
+            line = next((i + 1 for i, ln in enumerate(lines) if op_id in ln and "operationId" in ln), 1)
+            controller = op.get("x-openapi-router-controller", path_controller) or doc.get("x-openapi-router-controller", "")
+            out.append(Fact(kind="operation", path=rel, start=line, end=line, rule="openapi",
+                            attrs=(("framework", "connexion"), ("method", method), ("path", str(route)),
+                                   ("operationId", op_id), ("controller", str(controller)))))
+    return out
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    m = re.match(r"^[rbuRBU]{0,2}(['\"])(.*)\1$", text, re.S)
+    return m.group(2) if m else text
+
+
+# -- what `backend-review model` shows -------------------------------------------------
+
+def describe(model: ProjectModel) -> dict:
+    """The model as plain data: routes, entry points by context, settings, wrappers,
+    validators, registrations that named nothing scanned, and file counts per context."""
+    def loc(scope: Scope) -> dict:
+        return {"path": scope.path, "line": scope.start, "name": scope.name, "context": scope.context,
+                "reason": scope.reason}
+
+    routes = []
+    for scopes in model.scopes.values():
+        for s in scopes:
+            if s.kind == "function" and s.context == "handler" and s.route is not None:
+                r = s.route
+                routes.append({"method": http_methods(r),
+                               "path": _unquote(r.get("path")), "framework": r.get("framework"),
+                               "handler": loc(s), "registered_at": {"path": r.path, "line": r.start}})
+    entry = {c: [loc(s) for s in model.entry_points() if s.context == c] for c in ("handler", "resolver", "job", "cli")}
+    settings = [{"path": f.path, "line": f.start, "framework": f.get("framework"), "key": _unquote(f.get("key"))}
+                for f in model.facts if f.kind in ("setting", "settings-module", "celery-app")]
+    helpers = {kind: [{"path": f.path, "line": f.start, "name": f.get("name"), "kind": f.get("sets") or f.get("for")}
+                      for f in model.facts if f.kind == kind] for kind in ("wrapper", "validator")}
+    files: dict[str, str] = {}
+    for path in sorted({f.path for f in model.facts}):
+        where = model.path_context(path) or model.file_contexts.get(path)
+        contexts = {s.context for s in model.scopes.get(path, ()) if s.context}
+        files[path] = where[0] if where else (sorted(contexts)[0] if len(contexts) == 1 else
+                                              "mixed" if contexts else "library")
+    counts: dict[str, int] = {}
+    for ctx in files.values():
+        counts[ctx] = counts.get(ctx, 0) + 1
+    return {
+        "routes": sorted(routes, key=lambda r: (r["handler"]["path"], r["handler"]["line"])),
+        "entry_points": entry,
+        "settings": settings,
+        "wrappers": helpers["wrapper"],
+        "validators": helpers["validator"],
+        "unresolved": [{"path": f.path, "line": f.start, "kind": f.kind,
+                        "target": f.get("target") or f.get("operationId")} for f in model.unresolved],
+        "files_by_context": dict(sorted(counts.items())),
+    }
