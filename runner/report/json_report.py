@@ -31,6 +31,10 @@ def _finding(f: Finding) -> dict:
         },
         "fingerprint": f.fingerprint,
     }
+    if f.context:
+        out["context"] = {"kind": f.context, "reason": f.context_reason}
+    if f.related:
+        out["related"] = [{"path": r.path, "line": r.region.start_line, "message": r.message} for r in f.related]
     if f.dataflow:
         out["dataflow"] = [{"role": s["role"], "path": s["path"], "line": s["line"], "code": s["code"]}
                            for s in f.dataflow]

@@ -110,6 +110,9 @@ def _code_flows(f: Finding) -> list[om.CodeFlow] | None:
 def _result(f: Finding, index: int, keep_suppression: bool) -> om.Result:
     props = {"severity": f.severity.name.lower(), "section": f.section, "confidence": f.confidence,
              "remediation": f.remediation}
+    if f.context:
+        props["context"] = f.context
+        props["contextReason"] = f.context_reason
     fps = {"backendReview/v1": f.fingerprint}
     if f.line_hash:
         fps["primaryLocationLineHash"] = f.line_hash
@@ -123,6 +126,9 @@ def _result(f: Finding, index: int, keep_suppression: bool) -> om.Result:
         message=om.Message(text=f"{f.message} Remediation: {f.remediation}"),
         locations=[_location(f.path, _region(f))],
         partial_fingerprints=fps, code_flows=_code_flows(f), suppressions=suppressions,
+        related_locations=[_location(r.path, om.Region(start_line=r.region.start_line, start_column=r.region.start_column,
+                                                       end_line=r.region.end_line, end_column=r.region.end_column),
+                                     r.message) for r in f.related] or None,
         properties=props)
 
 
