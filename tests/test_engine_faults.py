@@ -82,3 +82,48 @@ def test_parse_error_is_a_notification_with_its_line(cli, root):
     assert proc.returncode == 1
     note = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]
     assert note["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+
+
+def scan_all_formats(cli, root, mode):
+    """One scan with every format written: (process, {format: text})."""
+    outs = {fmt: root / f"out.{fmt}" for fmt in ("sarif", "json", "text", "markdown")}
+    proc = cli("scan", "a.py", "b.py", "--area", "resilience", "--format", "sarif", "-o", outs["sarif"],
+               *[a for fmt in ("json", "text", "markdown") for a in ("--also", f"{fmt}={outs[fmt]}")],
+               cwd=root, env={"BACKEND_REVIEW_SEMGREP": str(FAKE), "FAKE_SEMGREP_MODE": mode})
+    return proc, {fmt: p.read_text() for fmt, p in outs.items() if p.exists()}
+
+
+@pytest.mark.parametrize("mode,expect", [
+    ("exit1", "semgrep exited with code 1 without printing a result document (no output at all)"),
+    ("exit0-silent", "semgrep exited with code 0 without printing a result document (no output at all)"),
+    ("traceback-exit1", "semgrep exited with code 1 without printing a result document: "
+                        "ModuleNotFoundError: No module named 'semgrep'"),
+    ("not-a-document", "not a result document"),
+    ("crash", "semgrep exited with code 2"),
+])
+def test_no_result_document_is_never_a_pass(cli, root, mode, expect):
+    """An engine that prints no result document failed, whatever its exit code: every
+    output says so, and none of them reads as a clean pass."""
+    proc, out = scan_all_formats(cli, root, mode)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("backend-review: error: the engine failed: ")
+    assert expect in proc.stderr and proc.stderr.count("\n") == 1
+    sarif = json.loads(out["sarif"])
+    assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(sarif)) == []
+    inv = sarif["runs"][0]["invocations"][0]
+    assert inv["executionSuccessful"] is False
+    assert [n["level"] for n in inv["toolExecutionNotifications"] if expect in n["message"]["text"]] == ["error"]
+    doc = json.loads(out["json"])
+    assert doc["scan"]["successful"] is False and expect in doc["scan"]["failure"]
+    last = out["text"].rstrip("\n").splitlines()[-1]
+    assert last == "FAIL: the scan did not complete; findings may be missing"
+    assert "PASS" not in out["text"]
+    assert "**Incomplete scan**: the engine failed" in out["markdown"]
+    assert "**Clean**" not in out["markdown"]
+
+
+def test_failed_scan_text_never_passes_even_with_fail_on_never(cli, root):
+    proc = cli("scan", "a.py", "--area", "resilience", "--fail-on", "never", cwd=root,
+               env={"BACKEND_REVIEW_SEMGREP": str(FAKE), "FAKE_SEMGREP_MODE": "exit1"})
+    assert proc.returncode == 3
+    assert proc.stdout.rstrip("\n").splitlines()[-1].startswith("FAIL: the scan did not complete")
