@@ -107,6 +107,12 @@ def run(config: dict, targets: list[str], *, cwd: Path, jobs: int | None = None,
                 _kill_group(proc)
                 out.exit_code = proc.wait()
                 out.failure = f"semgrep did not finish within {run_timeout} s and was stopped"
+            except BaseException:
+                # Ctrl-C or SIGTERM (raised by the CLI): semgrep runs in its own session, so
+                # it would outlive us; stop it before the temporary folder is removed.
+                _kill_group(proc)
+                proc.wait()
+                raise
         stderr_text = (Path(tmp) / "stderr").read_text(errors="replace")
         raw = stdout_path.read_bytes()
     _parse(raw, out)

@@ -3,6 +3,11 @@ what the engine produced, writes a valid SARIF whose invocation tells the truth,
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -10,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = ROOT / "tests" / "fake" / "semgrep.py"
+BIN = Path(sys.executable).parent
 SCHEMA = json.loads((ROOT / "schemas" / "sarif-schema-2.1.0.json").read_text())
 CODE = "import requests\nrequests.get('https://x.test')\n"
 
@@ -127,3 +133,40 @@ def test_failed_scan_text_never_passes_even_with_fail_on_never(cli, root):
                env={"BACKEND_REVIEW_SEMGREP": str(FAKE), "FAKE_SEMGREP_MODE": "exit1"})
     assert proc.returncode == 3
     assert proc.stdout.rstrip("\n").splitlines()[-1].startswith("FAIL: the scan did not complete")
+
+
+@pytest.mark.parametrize("sig,code,line", [(signal.SIGINT, 130, "backend-review: interrupted"),
+                                           (signal.SIGTERM, 143, "backend-review: terminated")])
+def test_signal_stops_the_engine_and_leaves_nothing_behind(root, tmp_path_factory, sig, code, line):
+    tmpdir = tmp_path_factory.mktemp("tmpdir")
+    pidfile = tmp_path_factory.mktemp("pid") / "engine.pid"
+    env = dict(os.environ, BACKEND_REVIEW_SEMGREP=str(FAKE), FAKE_SEMGREP_MODE="hang",
+               FAKE_SEMGREP_PIDFILE=str(pidfile), TMPDIR=str(tmpdir))
+    proc = subprocess.Popen([str(BIN / "backend-review"), "scan", "a.py", "b.py", "--area", "resilience",
+                             "--format", "sarif", "-o", "out.sarif", "--also", "text=out.txt"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not pidfile.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the engine never started"
+            time.sleep(0.1)
+        engine_pid = int(pidfile.read_text())
+        assert [p.name for p in tmpdir.glob("backend-review-*")], "the run should hold a temporary folder"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code
+    assert err == line + "\n"
+    assert list(tmpdir.glob("backend-review-*")) == []
+    assert not (root / "out.sarif").exists() and not (root / "out.txt").exists()
+    assert [p.name for p in root.iterdir() if p.name.startswith(".out.")] == []  # no half-written output
+    for _ in range(50):  # the engine process is gone (reaped by the runner or, orphaned, by init)
+        try:
+            os.kill(engine_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the engine (pid {engine_pid}) outlived the runner")
