@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend_review import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
+from backend_review import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, targets
 from backend_review.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -130,7 +130,7 @@ def _cache_for(plan: Plan, engine_config: dict) -> cache_mod.Cache | None:
     return cache_mod.Cache(directory, key)
 
 
-def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
+def _scan_files(plan: Plan) -> engine.EngineRun:
     """Engine results for every target: from the cache where the key matches, from
     semgrep for the rest (which are then stored)."""
     opts, root, files = plan.options, plan.targets.root, plan.targets.files
@@ -138,7 +138,6 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
     cache = _cache_for(plan, engine_config)
     contents: dict[str, bytes] = {}
     cached = engine.EngineRun()
-    cached_syntax: list[Notification] = []
     to_scan = files
     if cache is not None:
         to_scan = []
@@ -154,8 +153,6 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
             else:
                 cached.results += hit["results"]
                 cached.errors += hit["errors"]
-                cached_syntax += [Notification(**n) for n in hit["syntax"]]
-    syntax_check = syntax.Background(root, to_scan)
     if to_scan:
         run = engine.run(engine_config, to_scan, cwd=root,
                          jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
@@ -163,29 +160,26 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
                          run_timeout=opts.run_timeout, extra_args=ENGINE_ARGS)
     else:  # everything cached, or a diff-aware scan where nothing changed
         run = engine.EngineRun(version=cache_mod.engine_version())
-    fresh_syntax = syntax_check.result()
     if cache is not None and run.failure is None:
         by_path: dict[str, list] = {}
         for r in run.results:
             by_path.setdefault(r.get("path"), []).append(r)
+        # A timeout may pass next time and a parse error should be reported every time: never cache either.
         troubled = {e.get("path") for e in run.errors}
-        syntax_by_path: dict[str, list] = {}
-        for n in fresh_syntax:
-            syntax_by_path.setdefault(n.path, []).append(dataclasses.asdict(n))
         for rel in to_scan:
-            if rel in contents and rel not in troubled:  # a timeout may pass next time: never cache it
-                cache.put(rel, contents[rel], by_path.get(rel, []), [], syntax_by_path.get(rel, []))
+            if rel in contents and rel not in troubled:
+                cache.put(rel, contents[rel], by_path.get(rel, []), [], [])
         cache.trim()
     run.results = cached.results + run.results
     run.errors = cached.errors + run.errors
-    return run, cached_syntax + fresh_syntax
+    return run
 
 
 def execute(plan: Plan) -> ScanReport:
     opts = plan.options
     started = _now()
     root = plan.targets.root
-    run, syntax_notes = _scan_files(plan)
+    run = _scan_files(plan)
     by_id = {r.id: r for r in plan.rules}
     lines_of = results.SourceLines(root)
     findings, notes = results.build(run, by_id, lines_of)
@@ -196,7 +190,7 @@ def execute(plan: Plan) -> ScanReport:
                     if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
     kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
-             for s in plan.targets.skipped] + syntax_notes + notes
+             for s in plan.targets.skipped] + notes
     if run.failure:
         notes.append(Notification("error", run.failure, kind="engine"))
     notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))
