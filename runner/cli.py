@@ -116,6 +116,7 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
     try:
         opts.shard = _parse_shard(shard) if shard else None
         extra = [_parse_also(item) for item in also]
+        opts.full_analysis = bool({fmt, *(f for f, _ in extra)} - report.GATE_VIEWS)
         for path in [output_path, *(p for _, p in extra)]:
             if path is not None:
                 output.check_writable(path)
@@ -125,12 +126,15 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         rendered = [(output_path, report.render(fmt, result))] + [(p, report.render(f, result)) for f, p in extra]
         for path, text in rendered:
             output.write(path, text)
+    except scan_mod.NothingToScan as exc:
+        click.echo(f"backend-review: {text_report.clean(str(exc))}", err=True)
+        sys.exit(EXIT_OK)
     except USER_ERRORS as exc:
         fail(str(exc), EXIT_USAGE)
     except engine.EngineNotFound as exc:
         fail(str(exc), EXIT_ENGINE)
     if summary:
-        click.echo(text_report.summary(result, text_report.use_colour(sys.stderr)), err=True, nl=False)
+        click.echo(text_report.summary(result.changed_only(), text_report.use_colour(sys.stderr)), err=True, nl=False)
     if result.failure:
         click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
         sys.exit(EXIT_ENGINE)

@@ -21,6 +21,11 @@ class UsageError(Exception):
     """Bad usage, config or rule: exit code 2."""
 
 
+class NothingToScan(UsageError):
+    """Only files were named and none is one the selected rules read (a pre-commit hook on a
+    commit that stages no Python file): `scan` notes it and exits 0; elsewhere it is exit 2."""
+
+
 @dataclass
 class ScanOptions:
     paths: list[Path] = field(default_factory=list)
@@ -38,6 +43,7 @@ class ScanOptions:
     absolute_base_uri: bool = False
     run_timeout: int | None = None
     diff_base: str | None = None
+    full_analysis: bool = False  # --diff-base: scan every file (SARIF/JSON are wanted), not only changed ones
     cache_dir: Path | None = None
     use_cache: bool = True
     shard: tuple[int, int] | None = None  # (k, n), 1-based k
@@ -99,6 +105,10 @@ def prepare(opts: ScanOptions) -> Plan:
     if not target_set.files:
         where = ", ".join(str(p) for p in paths)
         kinds = ", ".join(s for lang in sorted(languages) for s in targets.EXTENSIONS.get(lang, ()))
+        if opts.paths and not any(p.is_dir() for p in paths):
+            skipped = f"; {len(target_set.skipped)} skipped" if target_set.skipped else ""
+            raise NothingToScan(f"nothing to scan: none of the {len(paths)} file(s) given is one the "
+                                f"selected rules read ({kinds}{skipped})")
         raise UsageError(f"no files to scan in {where} (looked for {kinds}; "
                          f"{len(target_set.skipped)} skipped, excluded: {', '.join(exclude) or 'nothing'})")
     baseline_path = opts.baseline
@@ -108,8 +118,9 @@ def prepare(opts: ScanOptions) -> Plan:
     changed = None
     if opts.diff_base:
         changed = diff.changed_lines(target_set.root, opts.diff_base)
-        # Unchanged files cannot hold a finding on a changed line: do not scan them.
-        target_set.files = [f for f in target_set.files if f in changed]
+        if not opts.full_analysis:
+            # Only the gate is wanted, and unchanged files hold no finding on a changed line.
+            target_set.files = [f for f in target_set.files if f in changed]
     if opts.shard:
         target_set.files = targets.shard(target_set.root, target_set.files, *opts.shard)
     return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts,
@@ -185,9 +196,9 @@ def execute(plan: Plan) -> ScanReport:
     findings, notes = results.build(run, by_id, lines_of)
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
-    if plan.changed is not None:
-        findings = [f for f in findings
-                    if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
+    if plan.changed is not None:  # mark, not drop: SARIF and JSON keep the full analysis
+        for f in findings:
+            f.in_diff = diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)
     kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
              for s in plan.targets.skipped] + notes
