@@ -94,7 +94,9 @@ def main() -> None:
               help="Put the scan root's absolute file:// URI in SARIF (for local IDE viewers; leaks the path, not for CI).")
 @click.option("--engine-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Stop semgrep if the whole run takes longer (exit 3, partial results kept).")
-@click.option("--diff-base", metavar="REF", help="Report only findings on lines changed since git REF (e.g. origin/main).")
+@click.option("--diff-base", metavar="REF", help="Gate on lines changed since the merge base with git REF (e.g. "
+              "origin/main): exit code, text, markdown and --summary count only those; sarif and json keep "
+              "every finding, marked.")
 @click.option("--shard", metavar="K/N", help="Scan only shard K of N (a stable, size-balanced split of the files); "
               "combine the shards' SARIF with `backend-review merge`.")
 @click.option("--cache-dir", type=click.Path(path_type=Path, readable=False),
