@@ -5,12 +5,14 @@ Exit codes (as ruff and bandit):
   1  findings at or above --fail-on
   2  bad usage, config, rule, path or output
   3  the engine (semgrep) is missing or failed
+  130/143  interrupted (Ctrl-C) / terminated (SIGTERM), after stopping the engine and cleaning up
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from backend_review.finding import Severity
 from backend_review.report import text as text_report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT / SIGTERM, as a shell reports them
 USER_ERRORS = (config_mod.ConfigError, rules_mod.RuleError, targets.TargetError, scan_mod.UsageError,
                output.OutputError, suppressions.BaselineError, engine.RuleRejected, diff.DiffError)
 
@@ -31,7 +34,35 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C: the engine's
+    process group is killed, temporary folders are removed, no output is half-written."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the cleanup short
+    raise Terminated()
+
+
+class SignalSafeGroup(click.Group):
+    """Ctrl-C exits 130 and SIGTERM 143, after cleanup, with one line on stderr
+    (Click's own handling would print "Aborted!" and exit 1)."""
+
+    def invoke(self, ctx):
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("backend-review: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("backend-review: terminated", err=True)
+            sys.exit(EXIT_TERMINATED)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@click.group(cls=SignalSafeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="backend-review")
 def main() -> None:
     """Review a backend codebase the way a senior engineer would: N+1 queries, missing
@@ -63,7 +94,9 @@ def main() -> None:
               help="Put the scan root's absolute file:// URI in SARIF (for local IDE viewers; leaks the path, not for CI).")
 @click.option("--engine-timeout", type=click.IntRange(min=1), metavar="SECONDS",
               help="Stop semgrep if the whole run takes longer (exit 3, partial results kept).")
-@click.option("--diff-base", metavar="REF", help="Report only findings on lines changed since git REF (e.g. origin/main).")
+@click.option("--diff-base", metavar="REF", help="Gate on lines changed since the merge base with git REF (e.g. "
+              "origin/main): exit code, text, markdown and --summary count only those; sarif and json keep "
+              "every finding, marked.")
 @click.option("--shard", metavar="K/N", help="Scan only shard K of N (a stable, size-balanced split of the files); "
               "combine the shards' SARIF with `backend-review merge`.")
 @click.option("--cache-dir", type=click.Path(path_type=Path, readable=False),
@@ -85,6 +118,7 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
     try:
         opts.shard = _parse_shard(shard) if shard else None
         extra = [_parse_also(item) for item in also]
+        opts.full_analysis = bool({fmt, *(f for f, _ in extra)} - report.GATE_VIEWS)
         for path in [output_path, *(p for _, p in extra)]:
             if path is not None:
                 output.check_writable(path)
@@ -94,12 +128,15 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         rendered = [(output_path, report.render(fmt, result))] + [(p, report.render(f, result)) for f, p in extra]
         for path, text in rendered:
             output.write(path, text)
+    except scan_mod.NothingToScan as exc:
+        click.echo(f"backend-review: {text_report.clean(str(exc))}", err=True)
+        sys.exit(EXIT_OK)
     except USER_ERRORS as exc:
         fail(str(exc), EXIT_USAGE)
     except engine.EngineNotFound as exc:
         fail(str(exc), EXIT_ENGINE)
     if summary:
-        click.echo(text_report.summary(result, text_report.use_colour(sys.stderr)), err=True, nl=False)
+        click.echo(text_report.summary(result.changed_only(), text_report.use_colour(sys.stderr)), err=True, nl=False)
     if result.failure:
         click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
         sys.exit(EXIT_ENGINE)

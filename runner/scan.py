@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend_review import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, syntax, targets
+from backend_review import __version__, cache as cache_mod, config as config_mod, contracts, diff, engine, results, rules as rules_mod, suppressions, targets
 from backend_review.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -19,6 +19,11 @@ DEFAULT_FILE_TIMEOUT = 30
 
 class UsageError(Exception):
     """Bad usage, config or rule: exit code 2."""
+
+
+class NothingToScan(UsageError):
+    """Only files were named and none is one the selected rules read (a pre-commit hook on a
+    commit that stages no Python file): `scan` notes it and exits 0; elsewhere it is exit 2."""
 
 
 @dataclass
@@ -38,6 +43,7 @@ class ScanOptions:
     absolute_base_uri: bool = False
     run_timeout: int | None = None
     diff_base: str | None = None
+    full_analysis: bool = False  # --diff-base: scan every file (SARIF/JSON are wanted), not only changed ones
     cache_dir: Path | None = None
     use_cache: bool = True
     shard: tuple[int, int] | None = None  # (k, n), 1-based k
@@ -99,6 +105,10 @@ def prepare(opts: ScanOptions) -> Plan:
     if not target_set.files:
         where = ", ".join(str(p) for p in paths)
         kinds = ", ".join(s for lang in sorted(languages) for s in targets.EXTENSIONS.get(lang, ()))
+        if opts.paths and not any(p.is_dir() for p in paths):
+            skipped = f"; {len(target_set.skipped)} skipped" if target_set.skipped else ""
+            raise NothingToScan(f"nothing to scan: none of the {len(paths)} file(s) given is one the "
+                                f"selected rules read ({kinds}{skipped})")
         raise UsageError(f"no files to scan in {where} (looked for {kinds}; "
                          f"{len(target_set.skipped)} skipped, excluded: {', '.join(exclude) or 'nothing'})")
     baseline_path = opts.baseline
@@ -108,8 +118,9 @@ def prepare(opts: ScanOptions) -> Plan:
     changed = None
     if opts.diff_base:
         changed = diff.changed_lines(target_set.root, opts.diff_base)
-        # Unchanged files cannot hold a finding on a changed line: do not scan them.
-        target_set.files = [f for f in target_set.files if f in changed]
+        if not opts.full_analysis:
+            # Only the gate is wanted, and unchanged files hold no finding on a changed line.
+            target_set.files = [f for f in target_set.files if f in changed]
     if opts.shard:
         target_set.files = targets.shard(target_set.root, target_set.files, *opts.shard)
     return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts,
@@ -130,7 +141,7 @@ def _cache_for(plan: Plan, engine_config: dict) -> cache_mod.Cache | None:
     return cache_mod.Cache(directory, key)
 
 
-def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
+def _scan_files(plan: Plan) -> engine.EngineRun:
     """Engine results for every target: from the cache where the key matches, from
     semgrep for the rest (which are then stored)."""
     opts, root, files = plan.options, plan.targets.root, plan.targets.files
@@ -138,7 +149,6 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
     cache = _cache_for(plan, engine_config)
     contents: dict[str, bytes] = {}
     cached = engine.EngineRun()
-    cached_syntax: list[Notification] = []
     to_scan = files
     if cache is not None:
         to_scan = []
@@ -154,8 +164,6 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
             else:
                 cached.results += hit["results"]
                 cached.errors += hit["errors"]
-                cached_syntax += [Notification(**n) for n in hit["syntax"]]
-    syntax_check = syntax.Background(root, to_scan)
     if to_scan:
         run = engine.run(engine_config, to_scan, cwd=root,
                          jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
@@ -163,40 +171,37 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
                          run_timeout=opts.run_timeout, extra_args=ENGINE_ARGS)
     else:  # everything cached, or a diff-aware scan where nothing changed
         run = engine.EngineRun(version=cache_mod.engine_version())
-    fresh_syntax = syntax_check.result()
     if cache is not None and run.failure is None:
         by_path: dict[str, list] = {}
         for r in run.results:
             by_path.setdefault(r.get("path"), []).append(r)
+        # A timeout may pass next time and a parse error should be reported every time: never cache either.
         troubled = {e.get("path") for e in run.errors}
-        syntax_by_path: dict[str, list] = {}
-        for n in fresh_syntax:
-            syntax_by_path.setdefault(n.path, []).append(dataclasses.asdict(n))
         for rel in to_scan:
-            if rel in contents and rel not in troubled:  # a timeout may pass next time: never cache it
-                cache.put(rel, contents[rel], by_path.get(rel, []), [], syntax_by_path.get(rel, []))
+            if rel in contents and rel not in troubled:
+                cache.put(rel, contents[rel], by_path.get(rel, []), [], [])
         cache.trim()
     run.results = cached.results + run.results
     run.errors = cached.errors + run.errors
-    return run, cached_syntax + fresh_syntax
+    return run
 
 
 def execute(plan: Plan) -> ScanReport:
     opts = plan.options
     started = _now()
     root = plan.targets.root
-    run, syntax_notes = _scan_files(plan)
+    run = _scan_files(plan)
     by_id = {r.id: r for r in plan.rules}
     lines_of = results.SourceLines(root)
     findings, notes = results.build(run, by_id, lines_of)
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
-    if plan.changed is not None:
-        findings = [f for f in findings
-                    if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
+    if plan.changed is not None:  # mark, not drop: SARIF and JSON keep the full analysis
+        for f in findings:
+            f.in_diff = diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)
     kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
-             for s in plan.targets.skipped] + syntax_notes + notes
+             for s in plan.targets.skipped] + notes
     if run.failure:
         notes.append(Notification("error", run.failure, kind="engine"))
     notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))

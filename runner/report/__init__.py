@@ -19,5 +19,11 @@ FORMATS: dict[str, Renderer] = {
 }
 
 
+# Formats a person reads as the verdict; with --diff-base they show only changed lines.
+# SARIF and JSON are analyses: they keep every finding (an upload of changed lines alone
+# would close every other open alert on GitHub) and mark each one `inDiff` / `in_diff`.
+GATE_VIEWS = frozenset({"text", "markdown"})
+
+
 def render(fmt: str, report: ScanReport) -> str:
-    return FORMATS[fmt](report)
+    return FORMATS[fmt](report.changed_only() if fmt in GATE_VIEWS else report)

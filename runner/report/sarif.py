@@ -110,6 +110,8 @@ def _code_flows(f: Finding) -> list[om.CodeFlow] | None:
 def _result(f: Finding, index: int, keep_suppression: bool) -> om.Result:
     props = {"severity": f.severity.name.lower(), "section": f.section, "confidence": f.confidence,
              "remediation": f.remediation}
+    if f.in_diff is not None:
+        props["inDiff"] = f.in_diff
     fps = {"backendReview/v1": f.fingerprint}
     if f.line_hash:
         fps["primaryLocationLineHash"] = f.line_hash

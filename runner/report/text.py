@@ -57,7 +57,9 @@ def totals(report: ScanReport, colour: bool = False) -> str:
     if report.diff_base:
         line += f"; only lines changed since {clean(report.diff_base)}"
     if report.failure:
-        line += f"\nbackend-review: the engine failed: {clean(report.failure)}"
+        # Never a PASS: a scan that did not complete says nothing about what it missed.
+        return (line + f"\nbackend-review: the engine failed: {clean(report.failure)}"
+                "\nFAIL: the scan did not complete; findings may be missing\n")
     failing = report.failing()
     if report.fail_on is not None:
         verdict = (f"FAIL: {len(failing)} finding(s) at or above {report.fail_on.label}"
