@@ -51,7 +51,7 @@ def main() -> None:
               help="Only rules for this language (repeatable).")
 @click.option("--rule", "select", multiple=True, metavar="ID", help="Only this rule id or glob (repeatable).")
 @click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Skip this rule id or glob (repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB",
+@click.option("--exclude", multiple=True, metavar="PATTERN",
               help="Skip paths matching this pattern (repeatable; `dir/` a folder at any depth, `a/b/` from here).")
 @click.option("--force-exclude/--no-force-exclude", default=None,
               help="Apply excludes to files named on the command line too (as pre-commit passes them).  "
