@@ -56,11 +56,11 @@ class Exclude:
 
     @property
     def glob(self) -> str:
-        return self.pattern.rstrip("/").lstrip("/")
+        return self.pattern.rstrip("/").removeprefix("./").lstrip("/")
 
     @property
     def anchored(self) -> bool:
-        return self.pattern.startswith("/") or ("/" in self.glob and not self.glob.startswith("**/"))
+        return self.pattern.startswith(("/", "./")) or ("/" in self.glob and not self.glob.startswith("**/"))
 
     def matches(self, rel: str, is_dir: bool, root: Path) -> bool:
         """Whether the entry `rel` (relative to `root`) itself matches; its parents are

@@ -25,6 +25,8 @@ ROOT = Path("/repo")
     ("migrations/", "migrations.py", False),  # ... only folders
     ("**/migrations/", "migrations/0001.py", True),
     ("/app", "lib/app/x.py", False),
+    ("./app", "lib/app/x.py", False),  # `./` anchors like a leading `/`
+    ("./app", "app/x.py", True),
     ("app", "lib/app/x.py", True),
     ("*.min.js", "static/a.min.js", True),
     ("tests/", "src/tests/test_a.py", True),
