@@ -82,7 +82,11 @@ def main() -> None:
               help="Only rules for this language (repeatable).")
 @click.option("--rule", "select", multiple=True, metavar="ID", help="Only this rule id or glob (repeatable).")
 @click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Skip this rule id or glob (repeatable).")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip paths matching this glob (repeatable).")
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Skip paths matching this pattern (repeatable; `dir/` a folder at any depth, `a/b/` from here).")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply excludes to files named on the command line too (as pre-commit passes them).  "
+                   "[default: force-exclude]")
 @click.option("--config", "config_path", type=click.Path(path_type=Path, readable=False),
               help="Config file (.backend-review.yml or pyproject.toml). Default: found by walking up from the target.")
 @click.option("--baseline", type=click.Path(path_type=Path, readable=False), help="Report only findings not listed in this baseline file.")
@@ -106,12 +110,13 @@ def main() -> None:
               help="Also write this format to FILE from the same scan (repeatable), "
                    "e.g. --also markdown=$GITHUB_STEP_SUMMARY.")
 @click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
-def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, config_path, baseline,
+def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, force_exclude, config_path, baseline,
          keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, shard, cache_dir, no_cache,
          also, summary) -> None:
     """Scan PATHS (default: the current directory) and report findings."""
     opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
-                                select=select, ignore=ignore, exclude=exclude, fail_on=fail_on, jobs=jobs,
+                                select=select, ignore=ignore, exclude=exclude, force_exclude=force_exclude,
+                                fail_on=fail_on, jobs=jobs,
                                 baseline=baseline, keep_suppressed=keep_suppressed, category=category,
                                 absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout,
                                 diff_base=diff_base, cache_dir=cache_dir, use_cache=not no_cache)
@@ -123,6 +128,7 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
             if path is not None:
                 output.check_writable(path)
         plan = scan_mod.prepare(opts)
+        _say(plan.notes)
         with progress(f"scanning {len(plan.targets.files)} files with {len(plan.rules)} rules"):
             result = scan_mod.execute(plan)
         rendered = [(output_path, report.render(fmt, result))] + [(p, report.render(f, result)) for f, p in extra]
@@ -141,6 +147,11 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
         sys.exit(EXIT_ENGINE)
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"backend-review: {text_report.clean(note)}", err=True)
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -194,6 +205,7 @@ def baseline_create(paths, output_path, reason, config_path) -> None:
     try:
         output.check_writable(output_path)
         plan = scan_mod.prepare(opts)
+        _say(plan.notes)
         plan.baseline = None  # a new baseline starts from every finding
         with progress(f"scanning {len(plan.targets.files)} files"):
             result = scan_mod.execute(plan)
@@ -209,10 +221,11 @@ def baseline_create(paths, output_path, reason, config_path) -> None:
 
 
 @main.command()
-@click.argument("path", required=False, type=click.Path(path_type=Path, readable=False))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--config", "config_path", type=click.Path(path_type=Path, readable=False))
-def doctor(path, config_path) -> None:
-    """Check the tool's setup: engine, optional tools, config, rules."""
+def doctor(paths, config_path) -> None:
+    """Check the setup: engine, optional tools, config, rules, and every check `scan` makes
+    on the config and PATHS (one row per problem)."""
     engine_missing = config_or_rules_bad = False
     rows = [("backend-review", __version__, "ok"), ("python", sys.version.split()[0], sys.executable)]
     try:
@@ -223,9 +236,12 @@ def doctor(path, config_path) -> None:
         engine_missing = True
     git = shutil.which("git")
     rows.append(("git (optional: --diff-base)", "found" if git else "not found", git or "install git for --diff-base"))
+    opts = scan_mod.ScanOptions(paths=list(paths), config=config_path)
+    cfg = pack = None
     try:
-        cfg = config_mod.resolve(config_path, [path or Path.cwd()])
+        cfg = config_mod.resolve(config_path, opts.paths or [opts.cwd])
         rows.append(("config", "valid" if cfg.path else "none (defaults)", str(cfg.path or "-")))
+        rows += [("config", "note", note) for note in cfg.notes]
     except config_mod.ConfigError as exc:
         rows.append(("config", "INVALID", str(exc)))
         config_or_rules_bad = True
@@ -235,6 +251,19 @@ def doctor(path, config_path) -> None:
     except rules_mod.RuleError as exc:
         rows.append(("rules", "INVALID", str(exc)))
         config_or_rules_bad = True
+    if cfg is not None and pack is not None:
+        checked = scan_mod.check(cfg, opts, pack)
+        rows += [(p.topic, "INVALID", p.message) for p in checked.problems]
+        config_or_rules_bad |= bool(checked.problems)
+        if not checked.problems:
+            try:
+                target_set, notes = scan_mod.list_targets(cfg, opts, checked.rules)
+                rows.append(("targets", f"{len(target_set.files)} files", f"{len(checked.rules)} rules selected, "
+                                                                          f"root {target_set.root}"))
+                rows += [("targets", note.split(":", 1)[0], note.split(": ", 1)[1]) for note in notes]
+            except USER_ERRORS as exc:
+                rows.append(("targets", "INVALID", str(exc)))
+                config_or_rules_bad = True
     width = max(len(r[0]) for r in rows)
     for name, status, detail in rows:
         click.echo(f"{name:<{width}}  {text_report.clean(status):<16}  {text_report.clean(detail)}")

@@ -128,16 +128,30 @@ def load_pack(root: Path | None = None) -> list[Rule]:
     return [rules[k] for k in sorted(rules)]
 
 
+def unknown_areas(areas) -> list[str]:
+    return [a for a in areas if a not in AREAS]
+
+
+def unmatched(ids, patterns) -> list[str]:
+    """The ids/globs in `patterns` that match none of `ids`."""
+    ids = list(ids)
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+
+
+def no_match_message(pattern: str) -> str:
+    what = f"{pattern!r} matches no rule id" if any(c in pattern for c in "*?[") else f"unknown rule id {pattern!r}"
+    return f"{what} (see `backend-review rules list`)"
+
+
 def select(rules: list[Rule], *, areas=(), languages=(), include=(), exclude=(),
            min_severity: Severity | None = None) -> list[Rule]:
-    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids."""
-    unknown = [a for a in areas if a not in AREAS]
+    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids. A caller
+    that wants every problem at once (scan, doctor) checks first with scan.check."""
+    unknown = unknown_areas(areas)
     if unknown:
         raise RuleError(f"unknown area {unknown[0]!r} (known: {', '.join(AREAS)})")
-    ids = {r.id for r in rules}
-    for pattern in (*include, *exclude):
-        if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
-            raise RuleError(f"unknown rule id {pattern!r} (see `backend-review rules list`)")
+    for pattern in unmatched((r.id for r in rules), (*include, *exclude)):
+        raise RuleError(no_match_message(pattern))
     out = []
     for r in rules:
         if areas and r.area not in areas:
