@@ -121,3 +121,15 @@ def test_ambiguous_short_id_lists_the_candidates(tmp_path):
     assert str(err.value) == ("rule id 'requests-without-timeout' is ambiguous: "
                               "api.python.requests-without-timeout, resilience.python.requests-without-timeout")
     assert rules_mod.find(pack, "api.python.requests-without-timeout").area == "api"
+
+
+def test_text_report_groups_by_rule_within_severity(cli, write_tree):
+    root = write_tree({"a.py": BUG, "b.py": BUG})
+    out = cli("scan", ".", "--area", "resilience", cwd=root, env={"NO_COLOR": "1"}).stdout
+    lines = out.splitlines()
+    assert lines[0] == "High (4) - fix before merge or deploy"
+    assert lines[1] == "  resilience.python.requests-without-timeout  [Scalability concerns]  4 locations"
+    assert out.count("This requests call has no timeout") == 1 and out.count("    fix: ") == 1
+    assert [ln.strip() for ln in lines if ln.startswith("    ") and ln.strip().endswith(tuple("0123456789"))
+            and ".py:" in ln] == ["a.py:4:12", "a.py:7:5", "b.py:4:12", "b.py:7:5"]
+    assert "          4 |     return requests.get(url)" in lines
