@@ -99,6 +99,8 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         fail(str(exc), EXIT_USAGE)
     except engine.EngineNotFound as exc:
         fail(str(exc), EXIT_ENGINE)
+    if fmt != "text" or output_path is not None:
+        click.echo(text_report.notices(result), err=True, nl=False)
     if summary:
         click.echo(text_report.summary(result, text_report.use_colour(sys.stderr)), err=True, nl=False)
     written = [(f, p) for f, p in [(fmt, output_path), *extra] if p is not None]
@@ -178,7 +180,7 @@ def baseline_create(paths, output_path, reason, config_path) -> None:
             result = scan_mod.execute(plan)
         if result.failure:
             fail(f"the engine failed, no baseline written: {result.failure}", EXIT_ENGINE)
-        doc = suppressions.baseline_document(result.findings, reason)
+        doc = suppressions.baseline_document(result.findings, reason, plan.targets.root, output_path)
         output.write(output_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     except USER_ERRORS as exc:
         fail(str(exc), EXIT_USAGE)

@@ -65,6 +65,20 @@ def gate(report: ScanReport) -> str:
             else f"passes the gate at {report.fail_on.label}")
 
 
+NOTICE_KINDS = ("suppression", "baseline")
+
+
+def notices(report: ScanReport) -> str:
+    """Suppression and baseline warnings as stderr lines, for runs whose report is not the
+    text view on stdout (which shows them already)."""
+    out = []
+    for n in report.notifications:
+        if n.kind in NOTICE_KINDS:
+            where = f"{clean(n.path)}{':' + str(n.line) if n.line else ''}: " if n.path else ""
+            out.append(f"backend-review: {n.level}: {where}{clean(n.message)}\n")
+    return "".join(out)
+
+
 def written_line(report: ScanReport, written: list) -> str:
     """One stderr line after a scan that wrote files: where, the counts, the verdict."""
     from backend_review.report import TITLES
