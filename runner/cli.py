@@ -71,14 +71,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, readable=False))
-@click.option("--format", "fmt", type=click.Choice(sorted(report.FORMATS)), default="text", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(sorted(report.FORMATS)),
+              help="Output format.  [default: from the -o FILE extension (.sarif, .json, .md, .txt), else text]")
 @click.option("-o", "--output", "output_path", type=click.Path(path_type=Path, readable=False),
-              help="Write the report to FILE (atomically) instead of stdout.")
-@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "never"]),
+              help="Write the report to FILE (atomically) instead of stdout; a one-line summary goes to stderr.")
+@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "never"], case_sensitive=False),
               help="Exit 1 when a finding at or above this severity remains.  [default: high]")
 @click.option("--area", "areas", multiple=True, type=click.Choice(rules_mod.AREAS), help="Only rules of this area (repeatable).")
-@click.option("--language", "languages", multiple=True, type=click.Choice(sorted(targets.EXTENSIONS)),
+@click.option("--language", "languages", multiple=True, type=click.Choice(rules_mod.languages()),
               help="Only rules for this language (repeatable).")
 @click.option("--rule", "select", multiple=True, metavar="ID", help="Only this rule id or glob (repeatable).")
 @click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Skip this rule id or glob (repeatable).")
@@ -121,6 +121,7 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
                                 absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout,
                                 diff_base=diff_base, cache_dir=cache_dir, use_cache=not no_cache)
     try:
+        fmt = fmt or _format_from_output(output_path)
         opts.shard = _parse_shard(shard) if shard else None
         extra = [_parse_also(item) for item in also]
         opts.full_analysis = bool({fmt, *(f for f, _ in extra)} - report.GATE_VIEWS)
@@ -141,17 +142,34 @@ def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exc
         fail(str(exc), EXIT_USAGE)
     except engine.EngineNotFound as exc:
         fail(str(exc), EXIT_ENGINE)
+    if fmt != "text" or output_path is not None:
+        click.echo(text_report.notices(result), err=True, nl=False)
     if summary:
         click.echo(text_report.summary(result.changed_only(), text_report.use_colour(sys.stderr)), err=True, nl=False)
+    written = [(f, p) for f, p in [(fmt, output_path), *extra] if p is not None]
     if result.failure:
-        click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}", err=True)
+        kept = f" (partial results written to {', '.join(str(p) for _, p in written)})" if written else ""
+        click.echo(f"backend-review: error: the engine failed: {text_report.clean(result.failure)}{kept}", err=True)
         sys.exit(EXIT_ENGINE)
+    if written:
+        click.echo(text_report.written_line(result.changed_only(), written), err=True)
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
 
 
 def _say(notes: list[str]) -> None:
     for note in notes:
         click.echo(f"backend-review: {text_report.clean(note)}", err=True)
+
+
+def _format_from_output(path: Path | None) -> str:
+    """No --format: the -o file's extension decides; refuse to guess from any other."""
+    if path is None:
+        return "text"
+    fmt = report.format_for(path)
+    if fmt is None:
+        raise scan_mod.UsageError(f"-o {path}: cannot tell the format from the file name; use an extension "
+                                  f"({', '.join(report.EXTENSIONS)}) or pass --format")
+    return fmt
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -211,7 +229,7 @@ def baseline_create(paths, output_path, reason, config_path) -> None:
             result = scan_mod.execute(plan)
         if result.failure:
             fail(f"the engine failed, no baseline written: {result.failure}", EXIT_ENGINE)
-        doc = suppressions.baseline_document(result.findings, reason)
+        doc = suppressions.baseline_document(result.findings, reason, plan.targets.root, output_path)
         output.write(output_path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     except USER_ERRORS as exc:
         fail(str(exc), EXIT_USAGE)
@@ -299,8 +317,8 @@ def _load_pack():
 
 @rules.command("list")
 @click.option("--area", "areas", multiple=True, type=click.Choice(rules_mod.AREAS))
-@click.option("--language", "languages", multiple=True, type=click.Choice(sorted(targets.EXTENSIONS)))
-@click.option("--severity", "min_severity", type=click.Choice(["critical", "high", "medium", "low"]),
+@click.option("--language", "languages", multiple=True, type=click.Choice(rules_mod.languages()))
+@click.option("--severity", "min_severity", type=click.Choice(["critical", "high", "medium", "low"], case_sensitive=False),
               help="Only rules at or above this severity.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(areas, languages, min_severity, fmt) -> None:
@@ -322,7 +340,10 @@ def rules_list(areas, languages, min_severity, fmt) -> None:
 @click.argument("rule_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 def rules_show(rule_id, fmt) -> None:
-    """Explain one rule: what it finds, why, a bad and a good example, the fix."""
+    """Explain one rule: what it finds, why, a bad and a good example, the fix.
+
+    RULE_ID is the full id or, when unambiguous, its end (`requests-without-timeout`,
+    `python.requests-without-timeout`)."""
     try:
         rule = rules_mod.find(_load_pack(), rule_id)
     except rules_mod.RuleError as exc:

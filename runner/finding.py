@@ -80,6 +80,7 @@ class Finding:
     snippet: str  # the matched lines, read from the file by the runner
     fingerprint: str = ""
     line_hash: str = ""  # GitHub's primaryLocationLineHash of the first line
+    code_key: str = ""  # the fingerprint without the path: baselines add their own relative path
     suppression: "Suppression | None" = None
     dataflow: list[dict] = field(default_factory=list)
     in_diff: bool | None = None  # with --diff-base: does it touch a changed line (None: no diff scan)

@@ -86,6 +86,7 @@ def _fingerprint(findings: list[Finding], lines_of: SourceLines) -> None:
         key = (f.rule_id, f.path, " ".join(code.split()))
         occurrences[key] = occurrences.get(key, 0) + 1
         f.fingerprint = finding_fingerprint(f.rule_id, f.path, code, occurrences[key])
+        f.code_key = finding_fingerprint(f.rule_id, "", code, occurrences[key])
 
 
 def _dataflow(trace, lines_of: SourceLines) -> list[dict]:

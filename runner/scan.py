@@ -57,7 +57,7 @@ class Plan:
     rules: list
     targets: targets.TargetSet
     fail_on: Severity | None
-    baseline: dict[str, str] | None
+    baseline: suppressions.Baseline | None
     options: ScanOptions
     changed: dict | None = None  # --diff-base: path -> changed lines (None: whole file)
     notes: list[str] = field(default_factory=list)  # "note: ..."/"warning: ..." lines for stderr
@@ -292,6 +292,31 @@ def _scan_files(plan: Plan) -> engine.EngineRun:
     return run
 
 
+def _suppression_hygiene(plan: Plan, applied: suppressions.Applied, lines_of, engine_notes) -> list[Notification]:
+    """Unknown or unused `nosemgrep` ids, judged only where the named rules really ran: on
+    files the engine scanned without trouble, for the selected rules of the file's language."""
+    troubled = {n.path for n in engine_notes if n.path}
+    layer_contracts = plan.cfg.get("boundaries", [])
+    selected = {r.id for r in plan.rules}
+    everything: set[str] = set()
+
+    def rules_ran_on(path: str) -> list[str]:
+        ext = Path(path).suffix.lower()
+        return [r.id for r in plan.rules
+                if any(ext in targets.EXTENSIONS.get(lang, ()) for lang in r.languages)
+                and contracts.in_layer(r.id, path, layer_contracts)]
+
+    def is_known(token: str) -> bool:
+        if any(suppressions.names(i, token) for i in selected):
+            return True
+        if not everything:  # the whole pack, only when a comment names a rule not selected
+            everything.update(r.id for r in rules_mod.load_pack())
+        return any(suppressions.names(i, token) for i in everything)
+
+    return suppressions.hygiene(applied, plan.targets.root, [f for f in plan.targets.files if f not in troubled],
+                                rules_ran_on, is_known, lines_of)
+
+
 def execute(plan: Plan) -> ScanReport:
     opts = plan.options
     started = _now()
@@ -302,12 +327,17 @@ def execute(plan: Plan) -> ScanReport:
     findings, notes = results.build(run, by_id, lines_of)
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
+    # Suppressions before the diff marks: a comment's use is judged on every finding in the file.
+    applied = suppressions.apply(findings, lines_of, plan.baseline, root,
+                                 require_reason=bool(plan.cfg.get("require-suppression-reason", False)))
+    hygiene = applied.notes + _suppression_hygiene(plan, applied, lines_of, notes)
+    kept, suppressed = applied.kept, applied.suppressed
     if plan.changed is not None:  # mark, not drop: SARIF and JSON keep the full analysis
-        for f in findings:
+        for f in kept + suppressed:
             f.in_diff = diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)
-    kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
+        hygiene = [n for n in hygiene if n.path is None or diff.touches(plan.changed, n.path, n.line, n.line)]
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
-             for s in plan.targets.skipped] + notes
+             for s in plan.targets.skipped] + notes + hygiene
     if run.failure:
         notes.append(Notification("error", run.failure, kind="engine"))
     notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))

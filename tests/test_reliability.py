@@ -121,7 +121,7 @@ def test_strange_file_names_everywhere(cli, write_tree, tmp_path):
     assert "\x1b" not in text and "\x07" not in text
     assert "esc\\x1b[31mred.py" in text
     md = cli("scan", ".", "--area", "resilience", "--format", "markdown", "--fail-on", "never", cwd=root).stdout
-    assert "\x1b" not in md and "hash\\#1.py" in md
+    assert "\x1b" not in md and "- `hash#1.py:2`" in md and "- `new\\x0aline.py:2`" in md
 
 
 def test_output_is_deterministic_apart_from_times(cli, write_tree, tmp_path):
