@@ -1,6 +1,6 @@
 """Per-file result cache.
 
-An entry holds what the engine (and the syntax check) said about one file. Its key is
+An entry holds what the engine said about one file. Its key is
 the hash of: the file's path and content, the effective rule set (the exact merged
 config the engine would get), the engine's identity (version, executable size and
 mtime) and every option that changes results. Any change to any of them is a miss;

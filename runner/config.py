@@ -1,12 +1,18 @@
 """Find, load and validate the configuration.
 
-Sources, first found wins: `--config FILE`; else, walking up from the first target,
-`.backend-review.yml`/`.backend-review.yaml` or a `pyproject.toml` that has a
-`[tool.backend-review]` table (as ruff does). Command-line flags override the file.
+Sources, first found wins: `--config FILE`; else, walking up from the first target, the
+first folder that holds `.backend-review.yml`/`.backend-review.yaml` or a `pyproject.toml`
+with a `[tool.backend-review]` table (as ruff does). Command-line flags override the file.
+
+A config never silently disappears: a `pyproject.toml` met on the walk that is not valid
+TOML is an error naming file and line (it may hold our table), and when two config files
+sit side by side the dedicated one wins (as ruff prefers `ruff.toml` over `pyproject.toml`)
+with a note naming the one used and the one ignored.
 """
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +33,7 @@ class ConfigError(Exception):
 class Config:
     path: Path | None = None
     values: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said once on stderr, e.g. a config file ignored
 
     def get(self, key: str, default=None):
         return self.values.get(key, default)
@@ -40,35 +47,58 @@ def _schema() -> dict:
     return json.loads(paths.schema_path("config.schema.json").read_text())
 
 
-def discover(start: Path) -> Path | None:
+def discover(start: Path) -> tuple[Path | None, list[str]]:
+    """The config file for `start` and notes about config files passed over."""
     start = start.resolve()
     folder = start if start.is_dir() else start.parent
     for d in (folder, *folder.parents):
-        for name in YAML_NAMES:
-            if (d / name).is_file():
-                return d / name
+        found = [d / name for name in YAML_NAMES if (d / name).is_file()]
         pyproject = d / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                if "backend-review" in tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}):
-                    return pyproject
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-                continue  # someone else's broken pyproject is not our config
-    return None
+        if pyproject.is_file() and _has_table(_parse_toml(pyproject)):
+            found.append(pyproject)
+        if found:
+            notes = [f"using config {found[0]}; ignoring {other} beside it" for other in found[1:]]
+            return found[0], notes
+    return None, []
+
+
+def _has_table(doc: dict) -> bool:
+    return isinstance(doc.get("tool"), dict) and "backend-review" in doc["tool"]
+
+
+_TOML_WHERE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+
+
+def _parse_toml(path: Path, text: str | None = None) -> dict:
+    text = _read(path) if text is None else text
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib (3.11) gives the position only inside its message: "... (at line N, column M)".
+        message = str(exc)
+        where = _TOML_WHERE.search(message)
+        if not where:
+            raise ConfigError(f"{path}: invalid TOML: {message}") from None
+        line, column = where.groups()
+        raise ConfigError(f"{path}:{line}: invalid TOML: {message[:where.start()]} (column {column})") from None
 
 
 def load(path: Path) -> Config:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    text = _read(path)
     if path.name == "pyproject.toml" or path.suffix == ".toml":
-        try:
-            data = tomllib.loads(text).get("tool", {}).get("backend-review", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        doc = _parse_toml(path, text)
+        if not _has_table(doc):
+            raise ConfigError(f"{path}: no [tool.backend-review] table")
+        data = doc["tool"]["backend-review"]
         prefix = "tool.backend-review"
     else:
         try:
@@ -104,5 +134,7 @@ def _explain(err: jsonschema.ValidationError) -> str:
 def resolve(explicit: Path | None, targets: list[Path]) -> Config:
     if explicit is not None:
         return load(explicit)
-    found = discover(targets[0] if targets else Path.cwd())
-    return load(found) if found else Config()
+    found, notes = discover(targets[0] if targets else Path.cwd())
+    cfg = load(found) if found else Config()
+    cfg.notes = notes
+    return cfg

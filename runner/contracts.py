@@ -5,7 +5,8 @@
         from: ["*/api/*", "*/views.py"]          # the layer (fnmatch globs; `*` spans folders)
         forbid-imports: ["app.models*", "app.db"] # module globs it must not import
         forbid-calls: ["db.session", "engine.connect"]  # call prefixes it must not make
-        severity: medium                           # default medium
+        severity: medium                           # default medium; a glob in the
+                                                   # config's `severity` table does not override it
 
 Each contract becomes the rule `boundaries.python.contract-<name>`; its findings are
 kept only for files matching `from` (the runner filters by path, so globs mean the same
@@ -70,6 +71,17 @@ def to_rule(contract: dict, config_path: Path | None) -> Rule:
 
 def rules_from_config(contracts: list[dict], config_path: Path | None) -> list[Rule]:
     return [to_rule(c, config_path) for c in contracts]
+
+
+def explicit_severity_ids(contracts: list[dict]) -> set[str]:
+    """Contract rules whose severity the contract states itself: a glob in the `severity`
+    table (`"boundaries.python.*": low`) must not override it; only the exact id may."""
+    return {PREFIX + c["name"] for c in contracts if "severity" in c}
+
+
+def duplicate_names(contracts: list[dict]) -> list[str]:
+    names = [c["name"] for c in contracts]
+    return sorted({n for n in names if names.count(n) > 1})
 
 
 def in_layer(rule_id: str, path: str, contracts: list[dict]) -> bool:

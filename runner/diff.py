@@ -37,13 +37,36 @@ def _unquote(name: str) -> str:
     return raw.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
-def changed_lines(root: Path, base: str) -> dict[str, set[int] | None]:
-    """Map path (relative to `root`) -> changed line numbers; None means the whole file
-    is new (untracked or added)."""
+FETCH_HINT = "in CI check out the full history (actions/checkout with `fetch-depth: 0`)"
+
+
+def merge_base(root: Path, base: str) -> str:
+    """The commit `git diff BASE...HEAD` compares against: where HEAD left BASE. A branch
+    behind its base then shows only its own changes, not the base's newer ones reversed."""
     if base.startswith("-"):
         raise DiffError(f"--diff-base {base!r} is not a git revision")
-    _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], root)
-    text = _git(["diff", "--no-ext-diff", "--no-textconv", "--no-color", "--relative", "-U0", base, "--", "."], root)
+    try:
+        shallow = _git(["rev-parse", "--is-shallow-repository"], root).strip() == "true"
+    except DiffError:
+        raise DiffError(f"--diff-base needs a git checkout: {root} is not inside one") from None
+    hint = f"this is a shallow clone: {FETCH_HINT}" if shallow else \
+        f"fetch it first (e.g. `git fetch origin {base.removeprefix('origin/')}`), or {FETCH_HINT}"
+    try:
+        _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], root)
+    except DiffError:
+        raise DiffError(f"--diff-base {base}: no such commit in {root} ({hint})") from None
+    try:
+        return _git(["merge-base", base, "HEAD"], root).strip()
+    except DiffError:
+        why = f"this is a shallow clone: {FETCH_HINT}" if shallow else "unrelated histories?"
+        raise DiffError(f"--diff-base {base}: no common ancestor of {base} and HEAD in {root} ({why})") from None
+
+
+def changed_lines(root: Path, base: str) -> dict[str, set[int] | None]:
+    """Map path (relative to `root`) -> lines changed since the merge base of `base` and
+    HEAD (committed, staged or not); None means the whole file is new (untracked or added)."""
+    since = merge_base(root, base)
+    text = _git(["diff", "--no-ext-diff", "--no-textconv", "--no-color", "--relative", "-U0", since, "--", "."], root)
     out: dict[str, set[int] | None] = {}
     current: str | None = None
     for line in text.splitlines():

@@ -39,6 +39,7 @@ class EngineRun:
     failure: str | None = None  # set when the engine itself failed
     command: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    document: bool = False  # semgrep printed a result document (a JSON object with a results list)
 
 
 def semgrep_executable() -> str:
@@ -56,7 +57,8 @@ def semgrep_executable() -> str:
     if found:
         return found
     raise EngineNotFound("semgrep not found beside the runner's Python or on PATH "
-                         "(install it with `pip install backend-review` or `pip install semgrep`)")
+                         "(backend-review depends on semgrep 1.185: reinstall it from its repository, or "
+                         "`pip install 'semgrep>=1.185,<1.186'` into the same environment)")
 
 
 def version(executable: str | None = None) -> str:
@@ -105,6 +107,12 @@ def run(config: dict, targets: list[str], *, cwd: Path, jobs: int | None = None,
                 _kill_group(proc)
                 out.exit_code = proc.wait()
                 out.failure = f"semgrep did not finish within {run_timeout} s and was stopped"
+            except BaseException:
+                # Ctrl-C or SIGTERM (raised by the CLI): semgrep runs in its own session, so
+                # it would outlive us; stop it before the temporary folder is removed.
+                _kill_group(proc)
+                proc.wait()
+                raise
         stderr_text = (Path(tmp) / "stderr").read_text(errors="replace")
         raw = stdout_path.read_bytes()
     _parse(raw, out)
@@ -121,6 +129,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def _parse(raw: bytes, out: EngineRun) -> None:
+    """Keep what a result document holds; `_judge` decides what a missing one means."""
     if not raw.strip():
         return
     try:
@@ -128,10 +137,12 @@ def _parse(raw: bytes, out: EngineRun) -> None:
     except (ValueError, UnicodeDecodeError):
         out.failure = "semgrep printed output that is not valid JSON"
         return
-    if not isinstance(doc, dict):
-        out.failure = "semgrep printed JSON of an unexpected shape"
+    if not (isinstance(doc, dict) and isinstance(doc.get("results"), list)
+            and isinstance(doc.get("errors", []), list)):
+        out.failure = "semgrep printed JSON that is not a result document (no results list)"
         return
-    out.results = [r for r in doc.get("results", []) if isinstance(r, dict)]
+    out.document = True
+    out.results = [r for r in doc["results"] if isinstance(r, dict)]
     out.errors = [e for e in doc.get("errors", []) if isinstance(e, dict)]
     out.version = str(doc.get("version", ""))
 
@@ -151,8 +162,12 @@ def _judge(out: EngineRun, stderr_text: str) -> str | None:
         detail = (" ".join(str(fatal[0].get("message", "")).split()) if fatal
                   else _last_line(stderr_text)) or "no message"
         return f"semgrep exited with code {code}: {detail[:300]}"
-    if code == 0 and not out.version and not out.results:
-        return "semgrep exited without printing a result document"
+    if not out.document:
+        # Whatever the exit code: no result document means nothing was checked. Reading
+        # it as "no findings" would pass the gate and, uploaded, close every open alert.
+        detail = _last_line(stderr_text)
+        return (f"semgrep exited with code {code} without printing a result document"
+                + (f": {detail[:300]}" if detail else " (no output at all)"))
     return None
 
 

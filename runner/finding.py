@@ -1,6 +1,7 @@
 """The Finding model and the severity scale every reporter works from."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 
@@ -89,11 +90,13 @@ class Finding:
     snippet: str  # the matched lines, read from the file by the runner
     fingerprint: str = ""
     line_hash: str = ""  # GitHub's primaryLocationLineHash of the first line
+    code_key: str = ""  # the fingerprint without the path: baselines add their own relative path
     suppression: "Suppression | None" = None
     dataflow: list[dict] = field(default_factory=list)
     context: str = ""  # where the code runs (handler, job, cli, ...; see backend_review.model)
     context_reason: str = ""  # why the project model placed it there
     related: list[Related] = field(default_factory=list)
+    in_diff: bool | None = None  # with --diff-base: does it touch a changed line (None: no diff scan)
 
     @property
     def sort_key(self) -> tuple:
@@ -147,6 +150,15 @@ class ScanReport:
         return out
 
     def failing(self) -> list[Finding]:
+        """What the exit code judges: with --diff-base, only findings on changed lines."""
         if self.fail_on is None:
             return []
-        return [f for f in self.findings if f.severity >= self.fail_on]
+        return [f for f in self.findings if f.severity >= self.fail_on and f.in_diff is not False]
+
+    def changed_only(self) -> "ScanReport":
+        """The gate's view of a --diff-base scan (text, Markdown, --summary): findings on
+        changed lines only. SARIF and JSON keep the full analysis, each result marked."""
+        if self.diff_base is None:
+            return self
+        return dataclasses.replace(self, findings=[f for f in self.findings if f.in_diff is not False],
+                                   suppressed=[f for f in self.suppressed if f.in_diff is not False])

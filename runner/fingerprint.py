@@ -8,8 +8,10 @@ Two kinds:
   matched across uploads even when SARIF is uploaded by another client.
 * `finding_fingerprint(...)` is ours: rule, path, the matched code with white space
   folded, and the occurrence number of that same code in the file. It survives lines
-  inserted above a finding and changes when the finding's own code changes. Baselines
-  use it.
+  inserted above a finding and changes when the finding's own code changes. SARIF's
+  `backendReview/v1` carries it.
+* `baseline_key(...)`: the same, with the path taken relative to the baseline's anchor (the
+  git repository root), so a baseline matches from whichever folder the scan runs.
 """
 from __future__ import annotations
 
@@ -79,3 +81,8 @@ def normalise_code(code: str) -> str:
 def finding_fingerprint(rule_id: str, path: str, code: str, occurrence: int) -> str:
     payload = "\0".join((rule_id, path, normalise_code(code), str(occurrence)))
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def baseline_key(anchored_path: str, code_key: str) -> str:
+    """`code_key` is `finding_fingerprint` with an empty path: rule, code and occurrence."""
+    return hashlib.sha256(f"{anchored_path}\0{code_key}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

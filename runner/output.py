@@ -46,7 +46,9 @@ def write(path: Path | None, text: str) -> None:
             fh.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # an OSError, or Ctrl-C/SIGTERM mid-write: leave no temporary file
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise

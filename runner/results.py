@@ -9,6 +9,10 @@ from backend_review.finding import Finding, Notification, Region
 from backend_review.fingerprint import finding_fingerprint, line_hashes
 
 MAX_SNIPPET_LINES = 12
+# Semgrep's error types for a target it could not (fully) parse. These, not a parse by the
+# runner's own Python (which rejects valid newer syntax), decide what is a syntax error.
+PARSE_ERRORS = frozenset({"Syntax error", "Lexical error", "Other syntax error", "PartialParsing",
+                          "AST builder error"})
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -82,6 +86,7 @@ def _fingerprint(findings: list[Finding], lines_of: SourceLines) -> None:
         key = (f.rule_id, f.path, " ".join(code.split()))
         occurrences[key] = occurrences.get(key, 0) + 1
         f.fingerprint = finding_fingerprint(f.rule_id, f.path, code, occurrences[key])
+        f.code_key = finding_fingerprint(f.rule_id, "", code, occurrences[key])
 
 
 def _dataflow(trace, lines_of: SourceLines) -> list[dict]:
@@ -129,4 +134,7 @@ def _notification(err: dict) -> Notification:
     if isinstance(err.get("type"), list):
         kind_text = str(err["type"][0])
     message = " ".join(str(err.get("message", "")).split())[:500] or kind_text
+    if kind_text in PARSE_ERRORS:
+        return Notification(level=level, message=f"{kind_text}: {message} (the engine skipped what it could "
+                            "not parse; findings in this file may be incomplete)", path=path, line=line, kind="syntax")
     return Notification(level=level, message=f"{kind_text}: {message}", path=path, line=line)

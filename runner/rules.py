@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import fnmatch
 import functools
 import json
@@ -128,16 +129,30 @@ def load_pack(root: Path | None = None) -> list[Rule]:
     return [rules[k] for k in sorted(rules)]
 
 
+def unknown_areas(areas) -> list[str]:
+    return [a for a in areas if a not in AREAS]
+
+
+def unmatched(ids, patterns) -> list[str]:
+    """The ids/globs in `patterns` that match none of `ids`."""
+    ids = list(ids)
+    return [p for p in patterns if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
+
+
+def no_match_message(pattern: str) -> str:
+    what = f"{pattern!r} matches no rule id" if any(c in pattern for c in "*?[") else f"unknown rule id {pattern!r}"
+    return f"{what} (see `backend-review rules list`)"
+
+
 def select(rules: list[Rule], *, areas=(), languages=(), include=(), exclude=(),
            min_severity: Severity | None = None) -> list[Rule]:
-    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids."""
-    unknown = [a for a in areas if a not in AREAS]
+    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids. A caller
+    that wants every problem at once (scan, doctor) checks first with scan.check."""
+    unknown = unknown_areas(areas)
     if unknown:
         raise RuleError(f"unknown area {unknown[0]!r} (known: {', '.join(AREAS)})")
-    ids = {r.id for r in rules}
-    for pattern in (*include, *exclude):
-        if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
-            raise RuleError(f"unknown rule id {pattern!r} (see `backend-review rules list`)")
+    for pattern in unmatched((r.id for r in rules), (*include, *exclude)):
+        raise RuleError(no_match_message(pattern))
     out = []
     for r in rules:
         if areas and r.area not in areas:
@@ -154,11 +169,33 @@ def select(rules: list[Rule], *, areas=(), languages=(), include=(), exclude=(),
     return out
 
 
+def languages(root: Path | None = None) -> list[str]:
+    """Languages that have rules: the `<language>` folders of `rules/<area>/<language>/`
+    (a rule's id and path agree, see `_validate`). Read from the folder names so that
+    `--help` does not load the whole pack."""
+    root = root or paths.rules_dir()
+    return sorted({p.parent.name for p in root.glob("*/*/*.y*ml")})
+
+
 def find(rules: list[Rule], rule_id: str) -> Rule:
+    """A rule by its full id, or by the end of it (`requests-without-timeout`,
+    `python.requests-without-timeout`) when exactly one rule has that end."""
     for r in rules:
         if r.id == rule_id:
             return r
-    raise RuleError(f"unknown rule id {rule_id!r} (see `backend-review rules list`)")
+    matches = [r for r in rules if r.id.endswith("." + rule_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise RuleError(f"rule id {rule_id!r} is ambiguous: {', '.join(r.id for r in matches)}")
+    # close matches against full ids and slugs, reported as full ids
+    names = {r.id: r.id for r in rules} | {r.slug: r.id for r in rules}
+    close = [names[n] for n in difflib.get_close_matches(rule_id, list(names), n=3, cutoff=0.6)]
+    words = set(rule_id.lower().replace(".", "-").split("-")) - {""}
+    close += [r.id for r in rules if words and words <= set(r.id.replace(".", "-").split("-"))]  # same words
+    close = list(dict.fromkeys(close))[:5]
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise RuleError(f"unknown rule id {rule_id!r}{hint} (see `backend-review rules list`)")
 
 
 def engine_rule(rule: Rule) -> dict:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend_review import __version__, cache as cache_mod, config as config_mod, context, contracts, diff, engine, model as model_mod, results, rules as rules_mod, suppressions, syntax, targets
+from backend_review import __version__, cache as cache_mod, config as config_mod, context, contracts, diff, engine, model as model_mod, results, rules as rules_mod, suppressions, targets
 from backend_review.finding import Notification, ScanReport, Severity
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -19,6 +19,11 @@ DEFAULT_FILE_TIMEOUT = 30
 
 class UsageError(Exception):
     """Bad usage, config or rule: exit code 2."""
+
+
+class NothingToScan(UsageError):
+    """Only files were named and none is one the selected rules read (a pre-commit hook on a
+    commit that stages no Python file): `scan` notes it and exits 0; elsewhere it is exit 2."""
 
 
 @dataclass
@@ -30,6 +35,7 @@ class ScanOptions:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    force_exclude: bool | None = None  # None: the config's `force-exclude`, default True
     fail_on: str | None = None  # None: take the config's, else "high"
     jobs: int | None = None
     baseline: Path | None = None
@@ -50,9 +56,10 @@ class Plan:
     rules: list
     targets: targets.TargetSet
     fail_on: Severity | None
-    baseline: dict[str, str] | None
+    baseline: suppressions.Baseline | None
     options: ScanOptions
     changed: dict | None = None  # --diff-base: path -> changed lines (None: whole file)
+    notes: list[str] = field(default_factory=list)  # "note: ..."/"warning: ..." lines for stderr
 
 
 def _now() -> str:
@@ -60,9 +67,12 @@ def _now() -> str:
 
 
 def effective_rules(cfg: config_mod.Config, opts: ScanOptions, pack: list | None = None) -> list:
+    """The rules a scan runs, with the config's severity overrides applied. Assumes
+    `check` found no problem (otherwise raises on the first)."""
     pack = pack if pack is not None else rules_mod.load_pack()
+    layer_contracts = cfg.get("boundaries", [])
     try:
-        pack = pack + contracts.rules_from_config(cfg.get("boundaries", []), cfg.path)
+        pack = pack + contracts.rules_from_config(layer_contracts, cfg.path)
     except ValueError as exc:
         raise UsageError(f"{cfg.path}: boundaries: {exc}") from None
     selected = rules_mod.select(
@@ -73,13 +83,127 @@ def effective_rules(cfg: config_mod.Config, opts: ScanOptions, pack: list | None
         exclude=tuple(opts.ignore) + tuple(cfg.get("ignore", ())),
     )
     overrides = cfg.get("severity", {})
+    fixed = contracts.explicit_severity_ids(layer_contracts)
     out = []
     for rule in selected:
-        for pattern, level in overrides.items():
-            if fnmatch.fnmatchcase(rule.id, pattern):
-                rule = dataclasses.replace(rule, severity=Severity.parse(level))
-        out.append(rule)
+        # The exact id wins; else the last matching glob, except over a contract's own severity.
+        level = overrides.get(rule.id)
+        if level is None and rule.id not in fixed:
+            for pattern, glob_level in overrides.items():
+                if fnmatch.fnmatchcase(rule.id, pattern):
+                    level = glob_level
+        out.append(dataclasses.replace(rule, severity=Severity.parse(level)) if level else rule)
     return out
+
+
+@dataclass
+class Problem:
+    topic: str  # config | rules | paths | baseline
+    message: str  # one line that names where the bad value was set
+
+
+@dataclass
+class Checked:
+    rules: list
+    baseline: dict | None
+    problems: list[Problem]
+
+
+def _where(cfg: config_mod.Config, key: str) -> str:
+    prefix = "tool.backend-review." if cfg.path and cfg.path.suffix == ".toml" else ""
+    return f"{cfg.path}: {prefix}{key}"
+
+
+def check(cfg: config_mod.Config, opts: ScanOptions, pack: list | None = None) -> Checked:
+    """Every validation of the user's input that a scan does before the engine starts,
+    collected rather than stopping at the first: `scan` reports the first, `doctor` all."""
+    problems: list[Problem] = []
+    pack = pack if pack is not None else rules_mod.load_pack()
+    layer_contracts = cfg.get("boundaries", [])
+    contract_rules = []
+    for contract in layer_contracts:
+        try:
+            contract_rules += contracts.rules_from_config([contract], cfg.path)
+        except ValueError as exc:
+            problems.append(Problem("config", f"{_where(cfg, 'boundaries')}: {contract['name']}: {exc}"))
+    for name in contracts.duplicate_names(layer_contracts):
+        problems.append(Problem("config", f"{_where(cfg, 'boundaries')}: contract name {name!r} is used twice"))
+    ids = [r.id for r in pack + contract_rules]
+    for where, areas in (("--area", opts.areas), (_where(cfg, "areas"), cfg.get("areas", ()))):
+        for area in rules_mod.unknown_areas(areas):
+            problems.append(Problem("config", f"{where}: unknown area {area!r} (known: {', '.join(rules_mod.AREAS)})"))
+    for where, patterns in (("--rule", opts.select), ("--ignore", opts.ignore),
+                            (_where(cfg, "select"), cfg.get("select", ())),
+                            (_where(cfg, "ignore"), cfg.get("ignore", ())),
+                            (_where(cfg, "severity"), cfg.get("severity", {}))):
+        for pattern in rules_mod.unmatched(ids, patterns):
+            problems.append(Problem("config", f"{where}: {rules_mod.no_match_message(pattern)}"))
+    for path in opts.paths or [opts.cwd]:
+        try:
+            targets.check_path(path)
+        except targets.TargetError as exc:
+            problems.append(Problem("paths", str(exc)))
+    baseline = None
+    baseline_path = opts.baseline
+    if baseline_path is None and cfg.get("baseline") and cfg.base_dir:
+        baseline_path = cfg.base_dir / cfg.get("baseline")
+    if baseline_path:
+        try:
+            baseline = suppressions.load_baseline(baseline_path)
+        except suppressions.BaselineError as exc:
+            problems.append(Problem("baseline", str(exc)))
+    selected: list = []
+    if not any(p.topic == "config" for p in problems):
+        selected = effective_rules(cfg, opts, pack)
+        if not selected:
+            problems.append(Problem("config", "no rules selected: the area, language and rule filters "
+                                              "exclude every rule"))
+    return Checked(rules=selected, baseline=baseline, problems=problems)
+
+
+def exclude_patterns(cfg: config_mod.Config, opts: ScanOptions) -> tuple[list, list]:
+    """All exclude patterns, and the ones the user wrote (with where), for the scan.
+    Config patterns are anchored at the config file's folder, `--exclude` at the
+    working directory, as ruff does."""
+    user: list[tuple[targets.Exclude, str]] = []
+    if cfg.get("exclude") is not None:
+        user += [(targets.Exclude(p, cfg.base_dir), _where(cfg, "exclude")) for p in cfg.get("exclude")]
+        defaults = []
+    else:
+        defaults = targets.as_excludes(targets.DEFAULT_EXCLUDE)
+    user += [(targets.Exclude(p, cfg.base_dir), _where(cfg, "extend-exclude")) for p in cfg.get("extend-exclude", ())]
+    user += [(targets.Exclude(p, opts.cwd.resolve()), "--exclude") for p in opts.exclude]
+    return defaults + [e for e, _ in user], user
+
+
+def list_targets(cfg: config_mod.Config, opts: ScanOptions, selected: list) -> tuple[targets.TargetSet, list[str]]:
+    """The files to scan and notes about excludes: a pattern the user wrote that matched
+    nothing (likely a typo), files named on the command line that an exclude skipped."""
+    paths = opts.paths or [opts.cwd]
+    patterns, user = exclude_patterns(cfg, opts)
+    force = opts.force_exclude if opts.force_exclude is not None else cfg.get("force-exclude", True)
+    languages = {lang for r in selected for lang in r.languages}
+    target_set = targets.collect(paths, languages=languages, exclude=patterns, force_exclude=force,
+                                 max_bytes=cfg.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES), cwd=opts.cwd)
+    notes = []
+    if target_set.walked:
+        notes += [f"warning: exclude pattern {e.pattern!r} ({where}) matched nothing"
+                  for e, where in user if e not in target_set.matched]
+    if target_set.force_excluded:
+        named = ", ".join(f"{rel} ({pat})" for rel, pat in target_set.force_excluded)
+        notes.append(f"note: not scanned, excluded although named: {named}; --no-force-exclude scans them")
+    if not target_set.files and not (target_set.force_excluded and all(p.is_file() for p in paths)):
+        where = ", ".join(str(p) for p in paths)
+        kinds = ", ".join(s for lang in sorted(languages) for s in targets.EXTENSIONS.get(lang, ()))
+        excluded = ", ".join(e.pattern for e in patterns) or "nothing"
+        hint = "; --no-force-exclude scans named paths anyway" if target_set.force_excluded else ""
+        if opts.paths and not any(p.is_dir() for p in paths):
+            skipped = f"; {len(target_set.skipped)} skipped" if target_set.skipped else ""
+            raise NothingToScan(f"nothing to scan: none of the {len(paths)} file(s) given is one the "
+                                f"selected rules read ({kinds}{skipped})")
+        raise UsageError(f"no files to scan in {where} (looked for {kinds}; "
+                         f"{len(target_set.skipped)} skipped, excluded: {excluded}{hint})")
+    return target_set, notes
 
 
 def prepare(opts: ScanOptions) -> Plan:
@@ -87,33 +211,24 @@ def prepare(opts: ScanOptions) -> Plan:
     engine starts and before any output is written."""
     paths = opts.paths or [opts.cwd]
     cfg = config_mod.resolve(opts.config, paths)
-    selected = effective_rules(cfg, opts)
-    if not selected:
-        raise UsageError("no rules selected: the area, language and rule filters exclude every rule")
+    checked = check(cfg, opts)
+    if checked.problems:
+        more = len(checked.problems) - 1
+        tail = f" (and {more} more problem{'s' * (more > 1)})" if more else ""
+        raise UsageError(checked.problems[0].message + tail)
+    selected = checked.rules
     fail_on_text = opts.fail_on or cfg.get("fail-on", "high")
     fail_on = None if fail_on_text == "never" else Severity.parse(fail_on_text)
-    exclude = tuple(cfg.get("exclude", targets.DEFAULT_EXCLUDE)) + tuple(cfg.get("extend-exclude", ())) + opts.exclude
-    languages = {lang for r in selected for lang in r.languages}
-    target_set = targets.collect(paths, languages=languages, exclude=exclude,
-                                 max_bytes=cfg.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES), cwd=opts.cwd)
-    if not target_set.files:
-        where = ", ".join(str(p) for p in paths)
-        kinds = ", ".join(s for lang in sorted(languages) for s in targets.EXTENSIONS.get(lang, ()))
-        raise UsageError(f"no files to scan in {where} (looked for {kinds}; "
-                         f"{len(target_set.skipped)} skipped, excluded: {', '.join(exclude) or 'nothing'})")
-    baseline_path = opts.baseline
-    if baseline_path is None and cfg.get("baseline") and cfg.base_dir:
-        baseline_path = cfg.base_dir / cfg.get("baseline")
-    baseline = suppressions.load_baseline(baseline_path) if baseline_path else None
+    target_set, notes = list_targets(cfg, opts, selected)
     changed = None
     if opts.diff_base:
+        # Every file is still analysed: the project model needs the whole project (a changed
+        # view may be registered in an unchanged URLconf); only the gate is narrowed.
         changed = diff.changed_lines(target_set.root, opts.diff_base)
-        # Unchanged files cannot hold a finding on a changed line: do not scan them.
-        target_set.files = [f for f in target_set.files if f in changed]
     if opts.shard:
         target_set.files = targets.shard(target_set.root, target_set.files, *opts.shard)
-    return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=baseline, options=opts,
-                changed=changed)
+    return Plan(cfg=cfg, rules=selected, targets=target_set, fail_on=fail_on, baseline=checked.baseline,
+                options=opts, changed=changed, notes=[f"note: {n}" for n in cfg.notes] + notes)
 
 
 ENGINE_ARGS = ("--dataflow-traces",)
@@ -138,7 +253,7 @@ def engine_config_for(rules: list, *, facts_only: bool = False) -> dict:
     return config
 
 
-def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
+def _scan_files(plan: Plan) -> engine.EngineRun:
     """Engine results for every target: from the cache where the key matches, from
     semgrep for the rest (which are then stored)."""
     opts, root, files = plan.options, plan.targets.root, plan.targets.files
@@ -146,7 +261,6 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
     cache = _cache_for(plan, engine_config)
     contents: dict[str, bytes] = {}
     cached = engine.EngineRun()
-    cached_syntax: list[Notification] = []
     to_scan = files
     if cache is not None:
         to_scan = []
@@ -162,8 +276,6 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
             else:
                 cached.results += hit["results"]
                 cached.errors += hit["errors"]
-                cached_syntax += [Notification(**n) for n in hit["syntax"]]
-    syntax_check = syntax.Background(root, to_scan)
     if to_scan:
         run = engine.run(engine_config, to_scan, cwd=root,
                          jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
@@ -171,29 +283,51 @@ def _scan_files(plan: Plan) -> tuple[engine.EngineRun, list[Notification]]:
                          run_timeout=opts.run_timeout, extra_args=ENGINE_ARGS)
     else:  # everything cached, or a diff-aware scan where nothing changed
         run = engine.EngineRun(version=cache_mod.engine_version())
-    fresh_syntax = syntax_check.result()
     if cache is not None and run.failure is None:
         by_path: dict[str, list] = {}
         for r in run.results:
             by_path.setdefault(r.get("path"), []).append(r)
+        # A timeout may pass next time and a parse error should be reported every time: never cache either.
         troubled = {e.get("path") for e in run.errors}
-        syntax_by_path: dict[str, list] = {}
-        for n in fresh_syntax:
-            syntax_by_path.setdefault(n.path, []).append(dataclasses.asdict(n))
         for rel in to_scan:
-            if rel in contents and rel not in troubled:  # a timeout may pass next time: never cache it
-                cache.put(rel, contents[rel], by_path.get(rel, []), [], syntax_by_path.get(rel, []))
+            if rel in contents and rel not in troubled:
+                cache.put(rel, contents[rel], by_path.get(rel, []), [], [])
         cache.trim()
     run.results = cached.results + run.results
     run.errors = cached.errors + run.errors
-    return run, cached_syntax + fresh_syntax
+    return run
+
+
+def _suppression_hygiene(plan: Plan, applied: suppressions.Applied, lines_of, engine_notes) -> list[Notification]:
+    """Unknown or unused `nosemgrep` ids, judged only where the named rules really ran: on
+    files the engine scanned without trouble, for the selected rules of the file's language."""
+    troubled = {n.path for n in engine_notes if n.path}
+    layer_contracts = plan.cfg.get("boundaries", [])
+    selected = {r.id for r in plan.rules}
+    everything: set[str] = set()
+
+    def rules_ran_on(path: str) -> list[str]:
+        ext = Path(path).suffix.lower()
+        return [r.id for r in plan.rules
+                if any(ext in targets.EXTENSIONS.get(lang, ()) for lang in r.languages)
+                and contracts.in_layer(r.id, path, layer_contracts)]
+
+    def is_known(token: str) -> bool:
+        if any(suppressions.names(i, token) for i in selected):
+            return True
+        if not everything:  # the whole pack, only when a comment names a rule not selected
+            everything.update(r.id for r in rules_mod.load_pack())
+        return any(suppressions.names(i, token) for i in everything)
+
+    return suppressions.hygiene(applied, plan.targets.root, [f for f in plan.targets.files if f not in troubled],
+                                rules_ran_on, is_known, lines_of)
 
 
 def execute(plan: Plan) -> ScanReport:
     opts = plan.options
     started = _now()
     root = plan.targets.root
-    run, syntax_notes = _scan_files(plan)
+    run = _scan_files(plan)
     project = model_mod.build([r for r in run.results if model_mod.is_fact(r)], root, project_dirs(plan))
     run.results = [r for r in run.results if not model_mod.is_fact(r)]
     by_id = {r.id: r for r in plan.rules}
@@ -202,12 +336,17 @@ def execute(plan: Plan) -> ScanReport:
     layer_contracts = plan.cfg.get("boundaries", [])
     findings = [f for f in findings if contracts.in_layer(f.rule_id, f.path, layer_contracts)]
     findings = context.apply(findings, project, by_id, lines_of)
-    if plan.changed is not None:
-        findings = [f for f in findings
-                    if diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)]
-    kept, suppressed = suppressions.apply(findings, lines_of, plan.baseline)
+    # Suppressions before the diff marks: a comment's use is judged on every finding in the file.
+    applied = suppressions.apply(findings, lines_of, plan.baseline, root,
+                                 require_reason=bool(plan.cfg.get("require-suppression-reason", False)))
+    hygiene = applied.notes + _suppression_hygiene(plan, applied, lines_of, notes)
+    kept, suppressed = applied.kept, applied.suppressed
+    if plan.changed is not None:  # mark, not drop: SARIF and JSON keep the full analysis
+        for f in kept + suppressed:
+            f.in_diff = diff.touches(plan.changed, f.path, f.region.start_line, f.region.end_line)
+        hygiene = [n for n in hygiene if n.path is None or diff.touches(plan.changed, n.path, n.line, n.line)]
     notes = [Notification("warning", f"skipped: {s.reason}", s.path, kind="skipped")
-             for s in plan.targets.skipped] + syntax_notes + notes
+             for s in plan.targets.skipped] + notes + hygiene
     if run.failure:
         notes.append(Notification("error", run.failure, kind="engine"))
     notes.sort(key=lambda n: (n.path or "", n.line or 0, n.message))

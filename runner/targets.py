@@ -40,11 +40,54 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True)
+class Exclude:
+    """One exclude pattern, gitignore-like: `name/` matches a folder of that name at any
+    depth; a pattern with a `/` elsewhere is anchored at `base` (the config file's folder
+    for config patterns, the working directory for `--exclude`; default: the scan root)
+    and matches that path and everything below it; a bare pattern matches a file or folder
+    name at any depth. fnmatch globs: `*` also matches `/`, a leading `**/` unanchors."""
+    pattern: str
+    base: Path | None = None
+
+    @property
+    def dir_only(self) -> bool:
+        return self.pattern.endswith("/")
+
+    @property
+    def glob(self) -> str:
+        return self.pattern.rstrip("/").removeprefix("./").lstrip("/")
+
+    @property
+    def anchored(self) -> bool:
+        return self.pattern.startswith(("/", "./")) or ("/" in self.glob and not self.glob.startswith("**/"))
+
+    def matches(self, rel: str, is_dir: bool, root: Path) -> bool:
+        """Whether the entry `rel` (relative to `root`) itself matches; its parents are
+        checked on their own, as the walk reaches them."""
+        if self.dir_only and not is_dir:
+            return False
+        if not self.anchored:
+            return fnmatch.fnmatchcase(PurePosixPath(rel).name, self.glob.removeprefix("**/"))
+        if self.base is not None:
+            rel = Path(os.path.relpath(root / rel, self.base)).as_posix()
+            if rel == ".." or rel.startswith("../"):
+                return False
+        return fnmatch.fnmatchcase(rel, self.glob)
+
+
+def as_excludes(patterns, base: Path | None = None) -> list[Exclude]:
+    return [p if isinstance(p, Exclude) else Exclude(p, base) for p in patterns]
+
+
 @dataclass
 class TargetSet:
     root: Path
     files: list[str] = field(default_factory=list)  # POSIX paths relative to root
     skipped: list[Skipped] = field(default_factory=list)
+    matched: set[Exclude] = field(default_factory=set)  # patterns that excluded something
+    force_excluded: list[tuple[str, str]] = field(default_factory=list)  # (path named, pattern)
+    walked: bool = False  # at least one folder was walked (so an unused pattern means something)
 
 
 def scan_root(paths: list[Path], cwd: Path) -> Path:
@@ -58,36 +101,56 @@ def scan_root(paths: list[Path], cwd: Path) -> Path:
     return common if common.is_dir() else common.parent
 
 
-def excluded(rel: str, patterns: tuple[str, ...] | list[str]) -> bool:
-    """gitignore-like matching: `dir/` matches a folder at any depth, a pattern with a
-    slash matches from the root, a bare pattern matches any path component or name."""
-    parts = PurePosixPath(rel).parts
+def entry_excluded(rel: str, is_dir: bool, patterns: list[Exclude], root: Path) -> Exclude | None:
+    """The pattern that excludes this one entry (not looking at its parents), if any."""
+    if is_dir and PurePosixPath(rel).name in ALWAYS_SKIPPED_DIRS:
+        return Exclude(PurePosixPath(rel).name + "/")
     for pat in patterns:
-        if pat.endswith("/"):
-            name = pat.rstrip("/")
-            if any(fnmatch.fnmatchcase(part, name) for part in parts[:-1]):
-                return True
-        elif "/" in pat:
-            if fnmatch.fnmatchcase(rel, pat.lstrip("/")) or fnmatch.fnmatchcase(rel, pat.lstrip("/") + "/*"):
-                return True
-        elif any(fnmatch.fnmatchcase(part, pat) for part in parts):
-            return True
-    return False
+        if pat.matches(rel, is_dir, root):
+            return pat
+    return None
 
 
-def collect(paths: list[Path], *, languages: set[str], exclude: tuple[str, ...] | list[str],
-            max_bytes: int, cwd: Path | None = None) -> TargetSet:
+def path_excluded(rel: str, is_dir: bool, patterns: list[Exclude], root: Path) -> Exclude | None:
+    """The pattern that excludes `rel` or one of its folders below the scan root."""
+    parts = PurePosixPath(rel).parts
+    if rel in ("", ".") or ".." in parts:
+        return None
+    for i in range(1, len(parts) + 1):
+        hit = entry_excluded("/".join(parts[:i]), is_dir or i < len(parts), patterns, root)
+        if hit:
+            return hit
+    return None
+
+
+def excluded(rel: str, patterns, root: Path | None = None) -> bool:
+    """Whether a file at `rel` is excluded by `patterns` (strings or Exclude)."""
+    return path_excluded(rel, False, as_excludes(patterns), root or Path.cwd()) is not None
+
+
+def check_path(p: Path) -> None:
+    """A path named by the user must exist and be readable."""
+    if p.is_symlink() and not p.exists():
+        raise TargetError(f"broken symbolic link: {p}")
+    if not p.exists():
+        raise TargetError(f"path does not exist: {p}")
+    if not os.access(p, os.R_OK):
+        raise TargetError(f"cannot read {p}: permission denied")
+
+
+def collect(paths: list[Path], *, languages: set[str], exclude, max_bytes: int, cwd: Path | None = None,
+            force_exclude: bool = True) -> TargetSet:
+    """`exclude`: patterns (strings are anchored at the scan root, or Exclude). With
+    `force_exclude` (the default, which pre-commit relies on) they apply to paths named
+    on the command line too, as ruff's `--force-exclude`; without it a named file is
+    always scanned and a named folder is walked (its contents still filtered)."""
     cwd = cwd or Path.cwd()
     if not paths:
         paths = [cwd]
     for p in paths:
-        if p.is_symlink() and not p.exists():
-            raise TargetError(f"broken symbolic link: {p}")
-        if not p.exists():
-            raise TargetError(f"path does not exist: {p}")
-        if not os.access(p, os.R_OK):
-            raise TargetError(f"cannot read {p}: permission denied")
+        check_path(p)
     root = scan_root(paths, cwd)
+    patterns = as_excludes(exclude)
     suffixes = tuple(s for lang in sorted(languages) for s in EXTENSIONS.get(lang, ()))
     out = TargetSet(root=root)
     seen: set[str] = set()
@@ -99,7 +162,14 @@ def collect(paths: list[Path], *, languages: set[str], exclude: tuple[str, ...] 
         seen.add(rel)
         if not path.name.endswith(suffixes):
             return
-        if not explicit and excluded(rel, exclude):
+        if explicit:
+            hit = path_excluded(rel, False, patterns, root) if force_exclude else None
+        else:
+            hit = entry_excluded(rel, False, patterns, root)
+        if hit:
+            out.matched.add(hit)
+            if explicit:
+                out.force_excluded.append((rel, hit.pattern))
             return
         if path.is_symlink() and not path.exists():
             out.skipped.append(Skipped(rel, "broken symbolic link"))
@@ -119,15 +189,23 @@ def collect(paths: list[Path], *, languages: set[str], exclude: tuple[str, ...] 
 
     for p in paths:
         if p.is_dir():
-            walk(p, root, exclude, consider)
+            top = relative(p, root) if p.resolve() != root else "."
+            hit = path_excluded(top, True, patterns, root) if force_exclude else None
+            if hit:
+                out.matched.add(hit)
+                out.force_excluded.append((top + "/", hit.pattern))
+                continue
+            out.walked = True
+            walk(p, root, patterns, consider, out.matched)
         else:
             consider(p, explicit=True)
     out.files.sort()
     out.skipped.sort(key=lambda s: s.path)
+    out.force_excluded.sort()
     return out
 
 
-def walk(top: Path, root: Path, exclude, consider) -> None:
+def walk(top: Path, root: Path, patterns: list[Exclude], consider, matched: set) -> None:
     # os.walk does not follow symlinked folders, so a symlink loop cannot trap it.
     def onerror(exc: OSError) -> None:
         raise TargetError(f"cannot read {exc.filename}: {exc.strerror}")
@@ -136,7 +214,9 @@ def walk(top: Path, root: Path, exclude, consider) -> None:
         base = Path(dirpath)
         keep = []
         for d in sorted(dirnames):
-            if d in ALWAYS_SKIPPED_DIRS or excluded(relative(base / d, root) + "/x", exclude):
+            hit = entry_excluded(relative(base / d, root), True, patterns, root)
+            if hit:
+                matched.add(hit)
                 continue
             keep.append(d)
         dirnames[:] = keep

@@ -43,11 +43,13 @@ def make_scan_block() -> str:
     command = recipe.group(1)
     args = shlex.split(command.replace("$(BIN)/backend-review ", ""))
     with tempfile.TemporaryDirectory() as tmp:
+        where = args[args.index("--output") + 1]
         args[args.index("--output") + 1] = str(Path(tmp) / "out.sarif")
         env = {**os.environ, "NO_COLOR": "1"}
         proc = subprocess.run([str(BIN / "backend-review"), *args, "--no-cache"], cwd=ROOT, capture_output=True,
                               text=True, env=env)
-    return f"```text\n$ make scan\n{command.replace('$(BIN)', '.venv/bin')}\n{proc.stderr}```\n"
+    printed = proc.stderr.replace(str(Path(tmp) / "out.sarif"), where)  # the path the recipe names
+    return f"```text\n$ make scan\n{command.replace('$(BIN)', '.venv/bin')}\n{printed}```\n"
 
 
 def expected() -> dict[Path, str]:

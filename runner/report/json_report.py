@@ -38,6 +38,8 @@ def _finding(f: Finding) -> dict:
     if f.dataflow:
         out["dataflow"] = [{"role": s["role"], "path": s["path"], "line": s["line"], "code": s["code"]}
                            for s in f.dataflow]
+    if f.in_diff is not None:
+        out["in_diff"] = f.in_diff
     if f.suppression:
         out["suppression"] = {"kind": f.suppression.kind, "reason": f.suppression.justification}
     return out

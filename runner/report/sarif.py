@@ -113,6 +113,8 @@ def _result(f: Finding, index: int, keep_suppression: bool) -> om.Result:
     if f.context:
         props["context"] = f.context
         props["contextReason"] = f.context_reason
+    if f.in_diff is not None:
+        props["inDiff"] = f.in_diff
     fps = {"backendReview/v1": f.fingerprint}
     if f.line_hash:
         fps["primaryLocationLineHash"] = f.line_hash

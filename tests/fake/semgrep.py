@@ -33,7 +33,21 @@ elif mode == "error-code-with-results":
     sys.exit(2)
 elif mode == "invalid-json":
     print('{"version": "1.185.0", "results": [')
+elif mode == "exit1":  # a broken install that dies quietly
+    sys.exit(1)
+elif mode == "exit0-silent":
+    sys.exit(0)
+elif mode == "traceback-exit1":
+    sys.stderr.write("Traceback (most recent call last):\nModuleNotFoundError: No module named 'semgrep'\n")
+    sys.exit(1)
+elif mode == "not-a-document":  # valid JSON, but no results list
+    print(json.dumps({"version": "1.185.0"}))
 elif mode == "hang":
+    pidfile = os.environ.get("FAKE_SEMGREP_PIDFILE")
+    if pidfile:  # tells a test the engine is running, and which process it is
+        with open(pidfile + ".tmp", "w") as fh:
+            fh.write(str(os.getpid()))
+        os.replace(pidfile + ".tmp", pidfile)
     time.sleep(120)
 elif mode == "signal":
     sys.stdout.flush()
