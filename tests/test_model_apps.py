@@ -146,11 +146,13 @@ def test_django_urlconf_function_view_is_a_route(cli):
                    "class views, decorated views and DRF viewsets are handlers with no route")
 def test_django_every_urlconf_and_router_entry_is_a_route(cli):
     got = routes(DJANGO, model_of(cli, DJANGO))
-    paths = {path for _, path in got}
-    assert {"products/", "products/<int:pk>/", "checkout/", "categories/<slug:slug>/", "orders", "products"} <= paths
-    files = {p: h[0] for (_, p), h in got.items()}
-    assert files["checkout/"] == files["categories/<slug:slug>/"] == "catalog/views.py"
-    assert files["orders"] == files["products"] == "catalog/api.py"
+    # include() and router prefixes may or may not be joined in: match on the path's end
+    files = {}
+    for (_, path), handler in got.items():
+        files.setdefault(path.strip("/").rsplit("api/", 1)[-1], set()).add(handler[0])
+    assert files["products/<int:pk>"] == files["checkout"] == files["categories/<slug:slug>"] == {"catalog/views.py"}
+    assert files["orders"] == {"catalog/api.py"}
+    assert files["products"] >= {"catalog/api.py", "catalog/views.py"}  # the DRF viewset and the function view
 
 
 def test_django_entry_points_per_context(cli):
