@@ -138,7 +138,7 @@ def test_diff_base_with_nothing_changed_is_clean(cli, write_tree):
     assert proc.returncode == 0
     assert located(json.loads(proc.stdout)["findings"]) == [("old.py", 4, False)]
     proc = cli("scan", ".", "--area", "resilience", "--diff-base", "HEAD", cwd=root)
-    assert proc.returncode == 0 and "0 finding(s) in 0 file(s)" in proc.stdout
+    assert proc.returncode == 0 and "0 finding(s) in 1 file(s)" in proc.stdout
 
 
 def test_diff_base_unknown_ref_is_exit_2(cli, write_tree):
