@@ -6,7 +6,7 @@ Each rule says, in its metadata, where it applies:
                        every rule is `off` in `test` and `migration` unless it says otherwise
     entry-point-only:  the rule's candidates come from any function (e.g. any parameter);
                        keep them only in handlers and resolvers
-    aggregate:
+    aggregate:         (every rule: one finding per statement, i.e. per rule, file and line)
       per: function    one finding per rule and function, the other places related
       per: project     one finding per rule for the whole scan, placed on the first fact of
                        kind `anchor` (the Celery app, the settings module) when there is one;
@@ -83,7 +83,12 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
     out: list[Finding] = []
     groups: dict[tuple, Finding] = {}
     project: dict[str, list[Finding]] = {}
+    statements: set[tuple] = set()
     for f in sorted(findings, key=lambda f: (f.path, f.region.start_line, f.region.start_column, f.rule_id)):
+        statement = (f.rule_id, f.path, f.region.start_line)
+        if statement in statements:  # one finding per rule and statement (a rule matching twice on one line)
+            continue
+        statements.add(statement)
         spec = rules_by_id[f.rule_id].raw.get("metadata", {}).get("aggregate") or {}
         per = spec.get("per")
         if per == "project":

@@ -184,7 +184,8 @@ def list_targets(cfg: config_mod.Config, opts: ScanOptions, selected: list) -> t
     force = opts.force_exclude if opts.force_exclude is not None else cfg.get("force-exclude", True)
     languages = {lang for r in selected for lang in r.languages}
     target_set = targets.collect(paths, languages=languages, exclude=patterns, force_exclude=force,
-                                 max_bytes=cfg.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES), cwd=opts.cwd)
+                                 max_bytes=cfg.get("max-file-bytes", DEFAULT_MAX_FILE_BYTES), cwd=opts.cwd,
+                                 respect_ignore_files=cfg.get("respect-gitignore", True))
     notes = []
     if target_set.walked:
         notes += [f"warning: exclude pattern {e.pattern!r} ({where}) matched nothing"

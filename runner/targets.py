@@ -76,6 +76,71 @@ class Exclude:
         return fnmatch.fnmatchcase(rel, self.glob)
 
 
+IGNORE_FILES = (".gitignore", ".semgrepignore")
+
+
+@dataclass(frozen=True)
+class IgnoreFile:
+    """The patterns of one `.gitignore`/`.semgrepignore`, in gitignore's terms: a pattern
+    with a `/` other than a trailing one is anchored at the file's folder, a bare one
+    matches at any depth below it, `!` re-includes, and the last matching line decides."""
+    folder: Path
+    lines: tuple[tuple[bool, Exclude], ...]
+
+    @classmethod
+    def read(cls, path: Path) -> "IgnoreFile | None":
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        lines = []
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#") or line.startswith(":"):  # ':include' is semgrep's
+                continue
+            negated = line.startswith("!")
+            pattern = line[1:] if negated else line
+            if "/" in pattern.rstrip("/") and not pattern.startswith(("/", "**/")):
+                pattern = "/" + pattern  # gitignore: a middle slash anchors at the file's folder
+            lines.append((negated, Exclude(pattern, path.parent.resolve())))
+        return cls(path.parent.resolve(), tuple(lines)) if lines else None
+
+    def decides(self, rel: str, is_dir: bool, root: Path) -> bool | None:
+        """True: ignored; False: re-included; None: no line matches."""
+        full = (root / rel).resolve()
+        if self.folder != full and self.folder not in full.parents:
+            return None
+        verdict = None
+        for negated, pattern in self.lines:
+            local = Path(os.path.relpath(full, self.folder)).as_posix()
+            if pattern.matches(local, is_dir, self.folder):
+                verdict = not negated
+        return verdict
+
+
+def ignore_files_above(top: Path) -> list[IgnoreFile]:
+    """Ignore files in the folders above `top`, up to the repository root (the first
+    folder with `.git`), outermost first; none outside a repository."""
+    folders = []
+    for d in [top.resolve(), *top.resolve().parents]:
+        folders.append(d)
+        if (d / ".git").exists():
+            break
+    else:
+        return []
+    found = [IgnoreFile.read(d / name) for d in reversed(folders[1:]) for name in IGNORE_FILES]
+    return [f for f in found if f]
+
+
+def ignored_by(files: list[IgnoreFile], rel: str, is_dir: bool, root: Path) -> bool:
+    verdict = None
+    for f in files:
+        decided = f.decides(rel, is_dir, root)
+        if decided is not None:
+            verdict = decided
+    return bool(verdict)
+
+
 def as_excludes(patterns, base: Path | None = None) -> list[Exclude]:
     return [p if isinstance(p, Exclude) else Exclude(p, base) for p in patterns]
 
@@ -88,6 +153,7 @@ class TargetSet:
     matched: set[Exclude] = field(default_factory=set)  # patterns that excluded something
     force_excluded: list[tuple[str, str]] = field(default_factory=list)  # (path named, pattern)
     walked: bool = False  # at least one folder was walked (so an unused pattern means something)
+    ignored: int = 0  # files and folders skipped because a .gitignore/.semgrepignore lists them
 
 
 def scan_root(paths: list[Path], cwd: Path) -> Path:
@@ -139,7 +205,7 @@ def check_path(p: Path) -> None:
 
 
 def collect(paths: list[Path], *, languages: set[str], exclude, max_bytes: int, cwd: Path | None = None,
-            force_exclude: bool = True) -> TargetSet:
+            force_exclude: bool = True, respect_ignore_files: bool = True) -> TargetSet:
     """`exclude`: patterns (strings are anchored at the scan root, or Exclude). With
     `force_exclude` (the default, which pre-commit relies on) they apply to paths named
     on the command line too, as ruff's `--force-exclude`; without it a named file is
@@ -196,7 +262,7 @@ def collect(paths: list[Path], *, languages: set[str], exclude, max_bytes: int, 
                 out.force_excluded.append((top + "/", hit.pattern))
                 continue
             out.walked = True
-            walk(p, root, patterns, consider, out.matched)
+            walk(p, root, patterns, consider, out, respect_ignore_files)
         else:
             consider(p, explicit=True)
     out.files.sort()
@@ -205,24 +271,43 @@ def collect(paths: list[Path], *, languages: set[str], exclude, max_bytes: int, 
     return out
 
 
-def walk(top: Path, root: Path, patterns: list[Exclude], consider, matched: set) -> None:
+def walk(top: Path, root: Path, patterns: list[Exclude], consider, out: TargetSet,
+         respect_ignore_files: bool = True) -> None:
+    """Walk `top`, pruning excluded folders and, like git and semgrep, whatever the
+    `.gitignore`/`.semgrepignore` files of the repository list."""
     # os.walk does not follow symlinked folders, so a symlink loop cannot trap it.
     def onerror(exc: OSError) -> None:
         raise TargetError(f"cannot read {exc.filename}: {exc.strerror}")
 
+    ignores: dict[str, list[IgnoreFile]] = {}
     for dirpath, dirnames, filenames in os.walk(top, onerror=onerror):
         base = Path(dirpath)
+        here: list[IgnoreFile] = []
+        if respect_ignore_files:
+            parent = ignores.get(str(base.parent)) if base != top else ignore_files_above(top)
+            here = list(parent or []) + [f for f in (IgnoreFile.read(base / n) for n in IGNORE_FILES
+                                                     if n in filenames) if f]
+            ignores[dirpath] = here
         keep = []
         for d in sorted(dirnames):
-            hit = entry_excluded(relative(base / d, root), True, patterns, root)
+            rel = relative(base / d, root)
+            hit = entry_excluded(rel, True, patterns, root)
             if hit:
-                matched.add(hit)
+                out.matched.add(hit)
+                continue
+            if here and ignored_by(here, rel, True, root):
+                out.ignored += 1
                 continue
             keep.append(d)
         dirnames[:] = keep
         for name in sorted(filenames):
-            if not (base / name).is_symlink():  # a walk never follows links
-                consider(base / name, explicit=False)
+            path = base / name
+            if path.is_symlink():  # a walk never follows links
+                continue
+            if here and ignored_by(here, relative(path, root), False, root):
+                out.ignored += 1
+                continue
+            consider(path, explicit=False)
 
 
 def relative(path: Path, root: Path) -> str:
