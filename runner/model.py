@@ -54,6 +54,8 @@ SPEC_MAX_BYTES = 2_000_000
 SPEC_SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
                             "site-packages", ".backend-review-cache"})
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# Methods of a view class that answer a request (Django/DRF/Flask/aiohttp), for the routes list.
+VIEW_METHODS = frozenset(HTTP_METHODS) | {"list", "create", "retrieve", "update", "partial_update", "destroy"}
 
 
 @dataclass(frozen=True)
@@ -157,8 +159,12 @@ class ProjectModel:
     def names_of(self, kind: str) -> set[str]:
         return {f.get("name") for f in self.facts if f.kind == kind and f.get("name")}
 
+    def deployed(self, path: str) -> bool:
+        where = self.path_context(path)
+        return not where or where[0] not in ("test", "migration")
+
     def entry_points(self) -> list[Scope]:
-        return [s for scopes in self.scopes.values() for s in scopes
+        return [s for path, scopes in self.scopes.items() if self.deployed(path) for s in scopes
                 if s.kind == "function" and s.context in ENTRY_POINTS | {"job", "cli"}]
 
 
@@ -291,11 +297,14 @@ def _set(scope: Scope, context: str, reason: str, route: Fact | None = None) -> 
         scope.context, scope.reason = context, reason
         if route is not None:
             scope.route = route
+    elif scope.context == context and scope.route is None and route is not None:
+        # marked first by its base class or a decorator; the registration adds the route
+        scope.route, scope.reason = route, reason
 
 
 def http_methods(fact: Fact) -> str:
     """`GET`, `GET,POST` or `*` (any/unknown) for a route fact or OpenAPI operation."""
-    method = fact.get("method").lower()
+    method = _unquote(fact.get("method")).lower()
     if method.startswith("add_"):
         method = method[4:]
     if method in HTTP_METHODS:
@@ -412,6 +421,11 @@ def _mark_references(model: ProjectModel) -> None:
         if not name:
             continue
         found = _resolve(model, module, name, f.path)
+        if not found:  # `view = OrderAPI.as_view("orders")`, then `view_func=view`
+            for alias in model.of_kind("view-alias"):
+                if alias.get("name") == name and (alias.path == f.path or not module):
+                    found = _resolve(model, *reference_names(alias.get("target")), alias.path)
+                    break
         if not found:
             model.unresolved.append(f)
         for scope in found:
@@ -442,8 +456,12 @@ def _inherit_to_methods(model: ProjectModel) -> None:
             if cls.kind != "class" or cls.context is None:
                 continue
             for fn in scopes:
-                if fn.kind == "function" and fn.context is None and cls.start < fn.start and fn.end <= cls.end:
+                if fn.kind != "function" or not (cls.start < fn.start and fn.end <= cls.end):
+                    continue
+                if fn.context is None:
                     fn.context, fn.reason, fn.route = cls.context, f"method of {cls.name}: {cls.reason}", cls.route
+                elif fn.route is None and fn.context == cls.context:
+                    fn.route = cls.route
 
 
 # -- OpenAPI specs (connexion) -----------------------------------------------------------
@@ -517,17 +535,36 @@ def describe(model: ProjectModel) -> dict:
         return {"path": scope.path, "line": scope.start, "name": scope.name, "context": scope.context,
                 "reason": scope.reason}
 
+    def route_row(s: Scope, method: str | None = None) -> dict:
+        r = s.route
+        return {"method": method or http_methods(r), "path": _unquote(r.get("path")) or r.get("path"),
+                "framework": r.get("framework"), "handler": loc(s),
+                "registered_at": {"path": r.path, "line": r.start}}
+
     routes = []
-    for scopes in model.scopes.values():
+    for path, scopes in model.scopes.items():
+        if not model.deployed(path):
+            continue
         for s in scopes:
-            if s.kind == "function" and s.context == "handler" and s.route is not None:
-                r = s.route
-                routes.append({"method": http_methods(r),
-                               "path": _unquote(r.get("path")), "framework": r.get("framework"),
-                               "handler": loc(s), "registered_at": {"path": r.path, "line": r.start}})
+            if s.context != "handler" or s.route is None:
+                continue
+            cls = next((c for c in scopes if c.kind == "class" and c.route is s.route and c is not s
+                        and c.start < s.start <= s.end <= c.end), None)
+            if s.kind == "function" and cls is None:
+                routes.append(route_row(s))
+            elif s.kind == "function" and s.name in VIEW_METHODS:
+                routes.append(route_row(s, s.name.upper() if s.name in HTTP_METHODS else None))
+            elif s.kind == "class" and not any(f.kind == "function" and f.route is s.route and f.name in VIEW_METHODS
+                                                 and s.start < f.start <= f.end <= s.end for f in scopes):
+                routes.append(route_row(s))  # a viewset or view with no handler method of its own
     entry = {c: [loc(s) for s in model.entry_points() if s.context == c] for c in ("handler", "resolver", "job", "cli")}
-    settings = [{"path": f.path, "line": f.start, "framework": f.get("framework"), "key": _unquote(f.get("key"))}
-                for f in model.facts if f.kind in ("setting", "settings-module", "celery-app")]
+    settings, seen = [], set()
+    for f in model.facts:
+        if f.kind in ("setting", "settings-module", "celery-app") and model.deployed(f.path):
+            key = _unquote(f.get("key"))
+            if (f.path, f.start, key) not in seen:
+                seen.add((f.path, f.start, key))
+                settings.append({"path": f.path, "line": f.start, "framework": f.get("framework"), "key": key})
     helpers = {kind: [{"path": f.path, "line": f.start, "name": f.get("name"), "kind": f.get("sets") or f.get("for")}
                       for f in model.facts if f.kind == kind] for kind in ("wrapper", "validator")}
     files: dict[str, str] = {}

@@ -290,6 +290,8 @@ def walk(top: Path, root: Path, patterns: list[Exclude], consider, out: TargetSe
             ignores[dirpath] = here
         keep = []
         for d in sorted(dirnames):
+            if d.startswith("."):  # dot folders (.github, .semgrep, .venv...) hold no deployed code
+                continue
             rel = relative(base / d, root)
             hit = entry_excluded(rel, True, patterns, root)
             if hit:
