@@ -8,6 +8,7 @@ Each rule says, in its metadata, where it applies:
                        keep them only in handlers and resolvers
     aggregate:         (every rule: one finding per statement, i.e. per rule, file and line)
       per: function    one finding per rule and function, the other places related
+      per: class       one per rule and outermost class (a view class), else per function
       per: project     one finding per rule for the whole scan, placed on the first fact of
                        kind `anchor` (the Celery app, the settings module) when there is one;
                        none at all when a setting in `unless-setting` is defined anywhere
@@ -15,6 +16,10 @@ Each rule says, in its metadata, where it applies:
                        function as the finding, make it safe
     wrapped-by:        fact kinds (e.g. `wrapper`) inside which the finding is the wrapper's
                        own default, not a defect
+    unless-fact:       fact kinds (e.g. `timeout-patch`) whose presence anywhere in the project
+                       settles the rule for every call (pretix patches HTTPAdapter.send)
+    requires-layer:    module or package names (e.g. `services`, `daos`); the rule applies
+                       only to projects that have one (a layer the finding would bypass)
 """
 from __future__ import annotations
 
@@ -45,6 +50,10 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue
         if _validated(f, meta.get("validated-by"), model, lines_of) or _wrapped(f, meta.get("wrapped-by"), model):
             continue
+        if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
+            continue  # the project settles it once for every call (e.g. a global timeout patch)
+        if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
+            continue  # no service or data-access layer to bypass: querying in the handler is the design
         f.context, f.context_reason = placement.context, placement.reason
         if level:
             f.severity = Severity.parse(level)
@@ -94,11 +103,13 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
         if per == "project":
             project.setdefault(f.rule_id, []).append(f)
             continue
-        if per == "function":
-            scope = model.enclosing_function(f.path, f.region.start_line)
+        if per in ("function", "class"):
+            scope = ((model.enclosing(f.path, f.region.start_line, "class", outermost=True) if per == "class" else None)
+                     or model.enclosing_function(f.path, f.region.start_line))
             key = (f.rule_id, f.path, scope.start if scope else f.region.start_line)
             if key in groups:
-                groups[key].related.append(Related(f.path, f.region, "same problem again in this function"))
+                where = "class" if scope is not None and scope.kind == "class" else "function"
+                groups[key].related.append(Related(f.path, f.region, f"same problem again in this {where}"))
                 continue
             groups[key] = f
         out.append(f)

@@ -115,6 +115,7 @@ class ProjectModel:
     # The folders the user named, relative to the scan root: path conventions (tests/,
     # migrations/) apply below them, so scanning `fixtures/apps/shop` judges `shop` itself.
     project_dirs: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # every file scanned, relative to the scan root
 
     def path_context(self, path: str) -> tuple[str, str] | None:
         for base in sorted(self.project_dirs, key=len, reverse=True):
@@ -144,11 +145,22 @@ class ProjectModel:
         return Placement("library", "no entry point or path convention applies", enclosing)
 
     def enclosing_function(self, path: str, line: int) -> Scope | None:
+        return self.enclosing(path, line, "function")
+
+    def enclosing(self, path: str, line: int, kind: str, outermost: bool = False) -> Scope | None:
         found = None
-        for scope in self.scopes.get(path, ()):
-            if scope.kind == "function" and scope.contains(line):
+        for scope in self.scopes.get(path, ()):  # outermost first
+            if scope.kind == kind and scope.contains(line):
+                if outermost:
+                    return scope
                 found = scope
         return found
+
+    def has_layer(self, names) -> bool:
+        """Whether the project has a module or package of one of these names (a service or
+        data-access layer: `services/`, `daos.py`...), among the files the facts saw."""
+        wanted = set(names)
+        return any(wanted & {PurePosixPath(p).stem, *PurePosixPath(p).parts[:-1]} for p in self.files or self.scopes)
 
     def of_kind(self, kind: str) -> list[Fact]:
         return [f for f in self.facts if f.kind == kind]
@@ -237,8 +249,9 @@ def path_context(path: str) -> tuple[str, str] | None:
 
 # -- building ----------------------------------------------------------------------------
 
-def build(fact_results: list[dict], root: Path | None = None, project_dirs: tuple[str, ...] = ()) -> ProjectModel:
-    model = ProjectModel(project_dirs=project_dirs)
+def build(fact_results: list[dict], root: Path | None = None, project_dirs: tuple[str, ...] = (),
+          files: list[str] | tuple[str, ...] = ()) -> ProjectModel:
+    model = ProjectModel(project_dirs=project_dirs, files=tuple(files))
     for raw in fact_results:
         fact = parse_fact(raw)
         if fact is not None:
@@ -566,7 +579,8 @@ def describe(model: ProjectModel) -> dict:
                 seen.add((f.path, f.start, key))
                 settings.append({"path": f.path, "line": f.start, "framework": f.get("framework"), "key": key})
     helpers = {kind: [{"path": f.path, "line": f.start, "name": f.get("name"), "kind": f.get("sets") or f.get("for")}
-                      for f in model.facts if f.kind == kind] for kind in ("wrapper", "validator")}
+                      for f in model.facts if f.kind in kinds] for kind, kinds in
+               (("wrapper", ("wrapper", "timeout-patch")), ("validator", ("validator",)))}
     files: dict[str, str] = {}
     for path in sorted({f.path for f in model.facts}):
         where = model.path_context(path) or model.file_contexts.get(path)

@@ -329,7 +329,8 @@ def execute(plan: Plan) -> ScanReport:
     started = _now()
     root = plan.targets.root
     run = _scan_files(plan)
-    project = model_mod.build([r for r in run.results if model_mod.is_fact(r)], root, project_dirs(plan))
+    project = model_mod.build([r for r in run.results if model_mod.is_fact(r)], root, project_dirs(plan),
+                              plan.targets.files)
     run.results = [r for r in run.results if not model_mod.is_fact(r)]
     by_id = {r.id: r for r in plan.rules}
     lines_of = results.SourceLines(root)
@@ -368,7 +369,7 @@ def project_model(plan: Plan) -> tuple[model_mod.ProjectModel, engine.EngineRun]
                      jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
                      file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT), run_timeout=opts.run_timeout)
     return model_mod.build([r for r in run.results if model_mod.is_fact(r)], plan.targets.root,
-                           project_dirs(plan)), run
+                           project_dirs(plan), plan.targets.files), run
 
 
 def project_dirs(plan: Plan) -> tuple[str, ...]:

@@ -444,3 +444,92 @@ def test_only_deployed_and_example_files_are_walked(cli):
     expected = [p for p in app.rglob("*.py")
                 if not any(part.startswith(".") or part in ("generated", "tests") for part in p.relative_to(app).parts)]
     assert scan_of(cli, NOT_DEPLOYED)["scan"]["files_scanned"] == len(expected) == 3
+
+
+# -- rules that need a project fact: a layer to bypass, one finding per view class ---------
+
+VIEWS = '''from flask.views import MethodView
+from shop.models import Order, db
+
+
+class OrderAPI(MethodView):
+    def get(self, order_id):
+        return db.session.query(Order).get(order_id).to_dict()
+
+    def delete(self, order_id):
+        db.session.delete(db.session.query(Order).get(order_id))
+        db.session.commit()
+        return "", 204
+'''
+ORM_RULE = "boundaries.python.handler-queries-orm-directly"
+
+
+def test_handler_orm_queries_need_a_layer_to_bypass_and_are_one_per_view_class(cli, write_tree):
+    root = write_tree({"shop/api/orders.py": VIEWS, "shop/models.py": "db = None\n"})
+    proc = cli("scan", ".", "--rule", ORM_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []  # no service layer: querying in the view is the design
+    (root / "shop/services").mkdir()
+    (root / "shop/services/__init__.py").write_text("")
+    proc = cli("scan", ".", "--rule", ORM_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    [one] = json.loads(proc.stdout)["findings"]
+    assert (one["evidence"]["path"], one["evidence"]["start_line"], one["context"]["kind"]) == ("shop/api/orders.py", 7, "handler")
+    assert [r["line"] for r in one["related"]] == [10, 11]  # the delete handler's queries, same class
+
+
+NO_TIMEOUT_CLIENT = '''import requests
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/rates")
+def rates():
+    return requests.get("https://rates.example.com/today").json()
+'''
+PATCH = '''from requests.adapters import HTTPAdapter
+
+
+def monkeypatch_requests_timeout():
+    old_send = HTTPAdapter.send
+
+    def send(self, request, timeout=None, **kwargs):
+        return old_send(self, request, timeout=30 if timeout is None else timeout, **kwargs)
+
+    HTTPAdapter.send = send
+'''
+
+
+def test_a_global_timeout_patch_settles_every_requests_call(cli, write_tree):
+    root = write_tree({"rates/app.py": NO_TIMEOUT_CLIENT})
+    proc = cli("scan", ".", "--rule", NO_TIMEOUT, "--format", "json", "--fail-on", "never", cwd=root)
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]] == [
+        ("rates/app.py", 9)]
+    (root / "rates/patches.py").write_text(PATCH)  # like pretix's monkeypatch_requests_timeout
+    proc = cli("scan", ".", "--rule", NO_TIMEOUT, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
+    model = json.loads(cli("model", ".", "--format", "json", cwd=root).stdout)
+    assert [(w["path"], w["name"]) for w in model["wrappers"]] == [("rates/patches.py", "send")]
+
+
+HELPER = '''from myapp.models import Enrollment
+
+
+def verify_enrollment(request=None, action=None):
+    enrollment = Enrollment.objects.get(pk=request.POST["id"])
+    enrollment.state = "verified"
+    enrollment.save()
+    Enrollment.objects.filter(user=enrollment.user).exclude(pk=enrollment.pk).delete()
+'''
+
+
+def test_view_writes_rule_keeps_only_views_the_model_knows(cli, write_tree):
+    rule = "database.python.django-view-writes-without-transaction"
+    root = write_tree({"myapp/policy.py": HELPER})
+    proc = cli("scan", ".", "--rule", rule, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []  # a helper taking `request`, not a view
+    (root / "myapp/urls.py").write_text("from django.urls import path\nfrom myapp import policy\n\n"
+                                        "urlpatterns = [path('verify/', policy.verify_enrollment)]\n")
+    proc = cli("scan", ".", "--rule", rule, "--format", "json", "--fail-on", "never", cwd=root)
+    [one] = json.loads(proc.stdout)["findings"]
+    assert (one["evidence"]["path"], one["context"]["kind"]) == ("myapp/policy.py", "handler")
+    assert one["related"][0]["path"] == "myapp/urls.py"  # the URLconf entry that makes it a view
