@@ -288,9 +288,9 @@ def test_committed_verdicts_and_lists_parse_and_snapshot_covers_every_project():
 def test_offline_run_lists_findings_without_verdict(tmp_path):
     """`--no-scan` compares the snapshot with itself (no diff) and prints fill-in rows for
     every snapshot finding without a verdict: the verdict writers' workflow, offline."""
-    proc = subprocess.run([sys.executable, "-m", "bench.ecosystem.run", "--no-scan", "--half", "measuring",
-                           "--missing-verdicts"], cwd=ROOT, capture_output=True, text=True,
-                          env={"BACKEND_REVIEW_ECOSYSTEM_CACHE": str(tmp_path / "cache"), "PATH": ""})
+    env = {"BACKEND_REVIEW_ECOSYSTEM_CACHE": str(tmp_path / "cache"), "PATH": ""}
+    base = [sys.executable, "-m", "bench.ecosystem.run", "--no-scan", "--half", "measuring"]
+    proc = subprocess.run([*base, "--missing-verdicts"], cwd=ROOT, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "no difference from the snapshot" in proc.stdout
     data = precision.load()
@@ -301,4 +301,6 @@ def test_offline_run_lists_findings_without_verdict(tmp_path):
     if expected:
         f = sorted(expected, key=fmod.sort_key)[0]
         assert rows[0] == f"{f.project}\t{f.rule}\t{f.path}\t{f.line}\t{f.fingerprint}\t\t"
+    check = subprocess.run([*base, "--check"], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert check.returncode == (1 if expected else 0), check.stderr
     assert not (tmp_path / "cache").exists()  # nothing downloaded or written

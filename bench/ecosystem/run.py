@@ -87,7 +87,7 @@ def write_current_tsv(root: Path, names: list[str]) -> Path:
             found += fmod.from_report(name, report)
             codes.update(codes_of(report, name))
     target = root / "current-findings.tsv"
-    target.write_text(fmod.current_tsv(found, codes), encoding="utf-8")
+    write_atomic(target, fmod.current_tsv(found, codes))
     return target
 
 
@@ -127,6 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     except ScanFailed as exc:
         print(f"ecosystem: error: {exc}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("ecosystem: interrupted", file=sys.stderr)
+        return 130
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Never a half-written snapshot or TSV: write beside, then rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def run(args) -> int:
@@ -199,7 +209,7 @@ def run(args) -> int:
     print()
     diff_text = render_diff(all_diff)
     if not args.no_scan:
-        (root / "diff.txt").write_text(render_diff(all_diff, limit=None), encoding="utf-8")
+        write_atomic(root / "diff.txt", render_diff(all_diff, limit=None) + "\n")
     print(diff_text)
 
     pairs_missing = [f for p in chosen for f in now[p.name]["findings"] if f.key not in verdicts]
@@ -212,13 +222,12 @@ def run(args) -> int:
     if args.update:
         for p in chosen:
             e = now[p.name]
-            snapshot["projects"][p.name] = {"files": e["files"], "lines": e["lines"], "findings": e["findings"],
-                                            "half": p.half}
+            snapshot["projects"][p.name] = {"files": e["files"], "lines": e["lines"], "findings": e["findings"]}
         known = {p.name for p in every}
         snapshot["projects"] = {k: v for k, v in snapshot["projects"].items() if k in known}
         engines = {now[p.name]["engine"] for p in chosen} | ({snapshot.get("tool")} - {None})
         snapshot["tool"] = sorted(engines)[-1] if engines else None
-        SNAPSHOT.write_text(fmod.dump_snapshot(snapshot), encoding="utf-8")
+        write_atomic(SNAPSHOT, fmod.dump_snapshot(snapshot))
         log(f"wrote {SNAPSHOT.relative_to(ROOT)}")
         for path in precision.write_all():
             log(f"wrote {path.relative_to(ROOT)}")
