@@ -166,6 +166,7 @@ def run(args) -> int:
         now[p.name] = {"files": files, "lines": lines, "findings": fmod.from_report(p.name, report),
                        "seconds": seconds, "rules_run": report["scan"].get("rules_run"),
                        "engine": report["tool"].get("engine")}
+        log(f"{p.name}: {files} files, {lines} lines, {len(now[p.name]['findings'])} findings, {seconds:.0f} s")
     if not args.no_scan:
         tsv = write_current_tsv(root, [p.name for p in every])
         log(f"current findings of every scanned project: {tsv}")
@@ -225,8 +226,9 @@ def run(args) -> int:
             snapshot["projects"][p.name] = {"files": e["files"], "lines": e["lines"], "findings": e["findings"]}
         known = {p.name for p in every}
         snapshot["projects"] = {k: v for k, v in snapshot["projects"].items() if k in known}
-        engines = {now[p.name]["engine"] for p in chosen} | ({snapshot.get("tool")} - {None})
-        snapshot["tool"] = sorted(engines)[-1] if engines else None
+        if chosen:  # what produced the snapshot's newest entries
+            snapshot["tool"] = now[chosen[-1].name]["engine"]
+            snapshot["rules"] = now[chosen[-1].name]["rules_run"]
         write_atomic(SNAPSHOT, fmod.dump_snapshot(snapshot))
         log(f"wrote {SNAPSHOT.relative_to(ROOT)}")
         for path in precision.write_all():
