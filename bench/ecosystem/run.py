@@ -163,8 +163,9 @@ def run(args) -> int:
             log(f"{p.name}: the runner scanned {report['scan']['files_scanned']} files, the line count saw {files}")
         if not report["scan"].get("successful", True):
             log(f"{p.name}: the scan was not fully successful: {report['scan'].get('failure')}")
+        notes = report.get("notifications", [])
         now[p.name] = {"files": files, "lines": lines, "findings": fmod.from_report(p.name, report),
-                       "seconds": seconds, "rules_run": report["scan"].get("rules_run"),
+                       "seconds": seconds, "notes": notes, "rules_run": report["scan"].get("rules_run"),
                        "engine": report["tool"].get("engine")}
         log(f"{p.name}: {files} files, {lines} lines, {len(now[p.name]['findings'])} findings, {seconds:.0f} s")
     if not args.no_scan:
@@ -185,8 +186,11 @@ def run(args) -> int:
         missing = sum(1 for f in cur if f.key not in verdicts)
         missing_total += missing
         secs = now[p.name]["seconds"]
+        notes = now[p.name].get("notes")
+        trouble = "-" if notes is None else str(sum(1 for n in notes if n["kind"] in ("engine", "syntax")))
         per_project.append([p.name, p.half, now[p.name]["files"], now[p.name]["lines"], len(cur), len(old),
-                            len(d.new), len(d.gone), len(d.moved), missing, "-" if secs is None else f"{secs:.0f}"])
+                            len(d.new), len(d.gone), len(d.moved), missing, trouble,
+                            "-" if secs is None else f"{secs:.0f}"])
         cur_by, old_by = Counter(f.rule for f in cur), Counter(f.rule for f in old)
         for rule in set(cur_by) | set(old_by):
             r = per_rule.setdefault(rule, [0, 0, 0, 0, 0])
@@ -199,11 +203,16 @@ def run(args) -> int:
         for _, f in d.moved:
             per_rule[f.rule][4] += 1
 
-    print(table(["project", "half", "files", "lines", "now", "snapshot", "new", "gone", "moved", "no verdict", "seconds"],
+    print(table(["project", "half", "files", "lines", "now", "snapshot", "new", "gone", "moved", "no verdict",
+                 "engine notes", "seconds"],
                 per_project + [["total", "", sum(r[2] for r in per_project), sum(r[3] for r in per_project),
                                 sum(r[4] for r in per_project), sum(r[5] for r in per_project), len(all_diff.new),
-                                len(all_diff.gone), len(all_diff.moved), missing_total,
+                                len(all_diff.gone), len(all_diff.moved), missing_total, "",
                                 f"{total:.0f}" if not args.no_scan else "-"]], right_from=2))
+    notes_text = render_notes(chosen, now)
+    if notes_text:
+        print()
+        print(notes_text)
     print()
     rows = [[rule, *vals] for rule, vals in sorted(per_rule.items())]
     print(table(["rule", "now", "snapshot", "new", "gone", "moved"], rows) if rows else "no findings")
@@ -239,6 +248,19 @@ def run(args) -> int:
             f"{len(pairs_missing)} without a verdict")
         return 1
     return 0
+
+
+def render_notes(chosen, now) -> str:
+    """Files where the engine timed out or could not parse: their findings may be missing, and a
+    timeout can pass or fail from one run to the next on a loaded machine."""
+    out = []
+    for p in chosen:
+        for n in now[p.name].get("notes") or []:
+            if n["kind"] in ("engine", "syntax"):
+                out.append(f"! {p.name} {n['path'] or ''}: {n['message'].split(chr(10))[0][:160]}")
+    if not out:
+        return ""
+    return "\n".join(["engine notes (findings in these files may be incomplete or vary between runs):", *out])
 
 
 def render_diff(d: fmod.Diff, limit: int | None = DIFF_SHOWN) -> str:
