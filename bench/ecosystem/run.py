@@ -145,6 +145,7 @@ def run(args) -> int:
     snapshot = fmod.load_snapshot(SNAPSHOT)
     verdicts = fmod.load_verdicts(VERDICTS)
     root = pmod.cache_root()
+    reviewer = fmod.load_reviewer_lists(precision.REVIEWER_LISTS)
     now: dict[str, dict] = {}
     total = 0.0
     for p in chosen:
@@ -155,6 +156,9 @@ def run(args) -> int:
             now[p.name] = {**entry, "seconds": None}
             continue
         src = pmod.prepare(p, root, log)
+        for item in reviewer.get(p.name, []):
+            if not (src / item.path).is_file():  # a typo would silently count as a miss in recall
+                log(f"reviewer item {item.id}: {item.path} is not a file in {p.name}")
         log(f"scanning {p.name} ({' '.join(p.paths)})")
         report, seconds = scan(p, src, root, args.jobs)
         total += seconds
