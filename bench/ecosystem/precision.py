@@ -201,14 +201,16 @@ def render_summary(data: Data) -> str:
 
 
 def grouped_reasons(pairs, verdict: str) -> list[list[str]]:
-    """One row per distinct reason (case and spacing folded): count, rules, projects."""
+    """One row per cause: a reason is `<cause>: <detail>` and groups by its cause (the text
+    before the first colon; the whole reason when it has none), case and spacing folded."""
     groups: dict[str, list] = defaultdict(list)
     shown: dict[str, str] = {}
     for f, v in pairs:
         if v is not None and v.verdict == verdict:
-            key = " ".join(v.reason.lower().split()).rstrip(".")
+            cause = v.reason.split(":", 1)[0]
+            key = " ".join(cause.lower().split()).rstrip(".")
             groups[key].append(f)
-            shown.setdefault(key, v.reason)
+            shown.setdefault(key, cause.strip())
     rows = []
     for key, fs in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         rules = ", ".join(f"`{r.split('.', 2)[-1]}` ({n})" for r, n in sorted(Counter(f.rule for f in fs).items()))
