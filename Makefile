@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SEMGREP_FLAGS := --metrics=off --disable-version-check
 
-.PHONY: scan test test-rules test-py catalogue docs new-rule bench clean
+.PHONY: scan test test-rules test-py catalogue docs new-rule bench ecosystem clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "make: no python3.11 or python3 on PATH (set PYTHON=...)" >&2; exit 2; }
@@ -47,6 +47,11 @@ new-rule: $(STAMP)
 ## bench: performance ratios (not part of make test)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## ecosystem: the pack on 12 pinned real backends vs bench/ecosystem/snapshot.json (not part of make test)
+##   make ecosystem ARGS="--project pretix --update"; options: python -m bench.ecosystem.run --help
+ecosystem: $(STAMP)
+	$(BIN)/python -m bench.ecosystem.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) out build dist .backend-review-cache

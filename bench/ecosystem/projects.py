@@ -1,0 +1,151 @@
+"""The pinned projects: read projects.toml, download, verify and unpack them into the cache.
+
+Cache layout (outside the repository):
+  dl/<file>                 what `pip download --no-deps` saved, sha256-checked before every use
+  src/<project>/            every dist of the project unpacked here, without *.dist-info
+  src/<project>.unpacked    the sha256s that src/<project>/ was unpacked from (a stamp)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECTS_FILE = HERE / "projects.toml"
+HALVES = ("measuring", "tuning")  # the order every table uses: the number to quote first
+
+
+class EcosystemError(Exception):
+    """One line: what failed and where."""
+
+
+@dataclass(frozen=True)
+class Dist:
+    spec: str
+    file: str
+    sha256: str
+    python_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    half: str
+    idioms: str
+    paths: tuple[str, ...]
+    dists: tuple[Dist, ...] = field(default_factory=tuple)
+
+
+def cache_root() -> Path:
+    env = os.environ.get("BACKEND_REVIEW_ECOSYSTEM_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "backend-review-ecosystem"
+
+
+def load(path: Path = PROJECTS_FILE) -> list[Project]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise EcosystemError(f"{path}: {exc}") from None
+    out, seen = [], set()
+    for i, raw in enumerate(data.get("project", []), 1):
+        where = f"{path}: project #{i}"
+        try:
+            name, half = raw["name"], raw["half"]
+            dists = tuple(Dist(d["spec"], d["file"], d["sha256"].lower(), d.get("python_version"))
+                          for d in raw["dists"])
+            project = Project(name, half, raw.get("idioms", ""), tuple(raw.get("paths", ["."])), dists)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise EcosystemError(f"{where}: missing or malformed key {exc}") from None
+        if half not in HALVES:
+            raise EcosystemError(f"{where} ({name}): half must be one of {', '.join(HALVES)}, not {half!r}")
+        if name in seen:
+            raise EcosystemError(f"{where}: project {name!r} listed twice")
+        if not dists or any(len(d.sha256) != 64 for d in dists):
+            raise EcosystemError(f"{where} ({name}): every project needs dists with a 64-hex-digit sha256")
+        seen.add(name)
+        out.append(project)
+    return out
+
+
+def select(projects: list[Project], names: list[str] | None, half: str | None) -> list[Project]:
+    known = {p.name for p in projects}
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        raise EcosystemError(f"unknown project {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return [p for p in projects if (not names or p.name in names) and (not half or p.half == half)]
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(dist: Dist, dl: Path, log=print) -> Path:
+    """The dist's file in dl/, fetched with pip when absent; its hash is checked every time."""
+    target = dl / dist.file
+    if not target.is_file():
+        dl.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+               "--disable-pip-version-check", "-d", str(dl), dist.spec]
+        if dist.python_version:
+            cmd[5:5] = ["--python-version", dist.python_version]
+        log(f"downloading {dist.spec}")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not target.is_file():
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EcosystemError(f"pip download {dist.spec} did not produce {target}: {tail}")
+    actual = sha256(target)
+    if actual != dist.sha256:
+        raise EcosystemError(f"{target}: sha256 {actual} does not match projects.toml ({dist.sha256}); "
+                             "delete the file to fetch it again, or fix the pin")
+    return target
+
+
+def unpack(archive: Path, dest: Path) -> None:
+    """Unpack a wheel into dest, leaving out *.dist-info (metadata, not code)."""
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.infolist():
+            top = member.filename.split("/", 1)[0]
+            if top.endswith(".dist-info"):
+                continue
+            out = (dest / member.filename).resolve()
+            if dest.resolve() not in out.parents and out != dest.resolve():
+                raise EcosystemError(f"{archive}: member {member.filename!r} would land outside {dest}")
+            zf.extract(member, dest)
+
+
+def prepare(project: Project, root: Path, log=print) -> Path:
+    """src/<project>/, unpacked from verified dists; re-unpacked when the pins change."""
+    files = [download(d, root / "dl", log) for d in project.dists]
+    src = root / "src" / project.name
+    stamp = root / "src" / f"{project.name}.unpacked"
+    want = json.dumps(sorted(d.sha256 for d in project.dists))
+    have = stamp.read_text() if stamp.is_file() else None
+    if src.is_dir() and have is None:
+        # unpacked by hand before the stamp existed (the dists are verified above): adopt it
+        stamp.write_text(want)
+    elif not src.is_dir() or have != want:
+        log(f"unpacking {project.name}")
+        shutil.rmtree(src, ignore_errors=True)
+        tmp = src.with_name(src.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for f in files:
+            unpack(f, tmp)
+        tmp.rename(src)
+        stamp.write_text(want)
+    for rel in project.paths:
+        if not (src / rel).exists():
+            raise EcosystemError(f"{project.name}: scan path {rel} does not exist in {src}")
+    return src
