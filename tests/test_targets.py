@@ -52,21 +52,21 @@ def paths_found(proc) -> list[tuple]:
                   for f in json.loads(proc.stdout)["findings"])
 
 
-LAYOUT = {"orders/services/refunds.py": BUG, "orders/api.py": BUG, "app/migrations/0001.py": BUG,
+LAYOUT = {"orders/services/refunds.py": BUG, "orders/api.py": BUG, "app/legacy/0001.py": BUG,
           "app/views.py": BUG, "lib/orders/services/keep.py": BUG}
 SCAN = ("scan", "--format", "json", "--no-cache", "--area", "resilience")
 
 
 def test_exclude_flag_with_a_folder_path(cli, write_tree):
     root = write_tree(LAYOUT)
-    proc = cli(*SCAN, "--exclude", "orders/services/", "--exclude", "app/migrations/", cwd=root)
+    proc = cli(*SCAN, "--exclude", "orders/services/", "--exclude", "app/legacy/", cwd=root)
     assert paths_found(proc) == [(RULE, "app/views.py", 4), (RULE, "lib/orders/services/keep.py", 4),
                                  (RULE, "orders/api.py", 4)]
     assert "matched nothing" not in proc.stderr
 
 
 def test_config_folder_patterns_are_anchored_at_the_config(cli, write_tree):
-    root = write_tree({**LAYOUT, ".backend-review.yml": "extend-exclude: ['app/migrations/', 'orders/services/']\n"})
+    root = write_tree({**LAYOUT, ".backend-review.yml": "extend-exclude: ['app/legacy/', 'orders/services/']\n"})
     proc = cli(*SCAN, "app", cwd=root)
     assert paths_found(proc) == [(RULE, "app/views.py", 4)]
     # From a subfolder the scan root is `app`, the pattern still means <config dir>/app/migrations.
@@ -75,10 +75,10 @@ def test_config_folder_patterns_are_anchored_at_the_config(cli, write_tree):
 
 
 def test_unused_exclude_pattern_is_a_warning(cli, write_tree):
-    root = write_tree({**LAYOUT, ".backend-review.yml": "extend-exclude: ['app/migration/']\n"})
+    root = write_tree({**LAYOUT, ".backend-review.yml": "extend-exclude: ['app/legac/']\n"})
     proc = cli(*SCAN, "--exclude", "nothing-here/", cwd=root)
-    assert (RULE, "app/migrations/0001.py", 4) in paths_found(proc)
-    assert (f"backend-review: warning: exclude pattern 'app/migration/' ({root / '.backend-review.yml'}: "
+    assert (RULE, "app/legacy/0001.py", 4) in paths_found(proc)
+    assert (f"backend-review: warning: exclude pattern 'app/legac/' ({root / '.backend-review.yml'}: "
             "extend-exclude) matched nothing") in proc.stderr.splitlines()
     assert "backend-review: warning: exclude pattern 'nothing-here/' (--exclude) matched nothing" \
         in proc.stderr.splitlines()
@@ -87,13 +87,15 @@ def test_unused_exclude_pattern_is_a_warning(cli, write_tree):
 def test_files_named_explicitly_honour_excludes(cli, write_tree):
     """pre-commit passes staged files by name: the default and configured excludes apply."""
     root = write_tree({**LAYOUT, "tests/test_api.py": BUG,
-                       ".backend-review.yml": "extend-exclude: ['app/migrations/']\n"})
-    proc = cli(*SCAN, "app/views.py", "app/migrations/0001.py", "tests/test_api.py", cwd=root)
+                       ".backend-review.yml": "extend-exclude: ['app/legacy/']\n"})
+    proc = cli(*SCAN, "app/views.py", "app/legacy/0001.py", "tests/test_api.py", cwd=root)
     assert paths_found(proc) == [(RULE, "app/views.py", 4)]
-    assert ("backend-review: note: not scanned, excluded although named: app/migrations/0001.py (app/migrations/), "
+    assert ("backend-review: note: not scanned, excluded although named: app/legacy/0001.py (app/legacy/), "
             "tests/test_api.py (tests/); --no-force-exclude scans them") in proc.stderr.splitlines()
-    forced = cli(*SCAN, "--no-force-exclude", "app/migrations/0001.py", "tests/test_api.py", cwd=root)
-    assert paths_found(forced) == [(RULE, "app/migrations/0001.py", 4), (RULE, "tests/test_api.py", 4)]
+    forced = cli(*SCAN, "--no-force-exclude", "app/legacy/0001.py", "tests/test_api.py", cwd=root)
+    # both are scanned; the project model drops the finding in test code (not deployed)
+    assert paths_found(forced) == [(RULE, "app/legacy/0001.py", 4)]
+    assert json.loads(forced.stdout)["scan"]["files_scanned"] == 2
 
 
 def test_only_excluded_files_named_is_a_clean_empty_scan(cli, write_tree):
@@ -107,10 +109,10 @@ def test_only_excluded_files_named_is_a_clean_empty_scan(cli, write_tree):
 def test_config_can_turn_force_exclude_off(cli, write_tree):
     root = write_tree({"tests/test_api.py": BUG, ".backend-review.yml": "force-exclude: false\n"})
     proc = cli(*SCAN, "tests/test_api.py", cwd=root)
-    assert paths_found(proc) == [(RULE, "tests/test_api.py", 4)]
+    assert json.loads(proc.stdout)["scan"]["files_scanned"] == 1  # scanned (its finding is test code: off)
     # the flag wins over the config
     proc = cli(*SCAN, "--force-exclude", "tests/test_api.py", cwd=root)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["findings"] == []
+    assert proc.returncode == 0 and json.loads(proc.stdout)["scan"]["files_scanned"] == 0
 
 
 def test_excluded_folder_named_explicitly(cli, write_tree):
@@ -118,4 +120,6 @@ def test_excluded_folder_named_explicitly(cli, write_tree):
     proc = cli(*SCAN, "tests", cwd=root)
     assert proc.returncode == 2 and "--no-force-exclude scans named paths anyway" in proc.stderr
     proc = cli(*SCAN, "--no-force-exclude", "tests", cwd=root)
-    assert paths_found(proc) == [(RULE, "tests/helpers/h.py", 4), (RULE, "tests/test_api.py", 4)]
+    assert json.loads(proc.stdout)["scan"]["files_scanned"] == 2
+    # named as the project, tests/ is judged from inside: only test_*.py names are test code there
+    assert paths_found(proc) == [(RULE, "tests/helpers/h.py", 4)]
