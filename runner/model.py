@@ -21,6 +21,7 @@ Framework knowledge lives in the facts files; this module only knows the fact ki
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -259,7 +260,7 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     if root is not None:
         model.specs = openapi_operations(root, model)
     model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
-    _scopes(model)
+    _scopes(model, root)
     _file_contexts(model)
     _mark_functions(model)
     _mark_classes(model)
@@ -269,7 +270,11 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     return model
 
 
-def _scopes(model: ProjectModel) -> None:
+def _scopes(model: ProjectModel, root: Path | None) -> None:
+    """Where every function and class is (decorators included), and each class's bases:
+    from the runner's own reading of the source, not from facts (one semgrep result per
+    function costs milliseconds each in semgrep's CLI: most of a scan's time on big
+    projects). `function`/`class`/`base` facts, where a facts file still has them, count too."""
     bases: dict[tuple[str, int], list[str]] = {}
     for f in model.facts:
         if f.kind == "base":
@@ -279,8 +284,74 @@ def _scopes(model: ProjectModel) -> None:
             scope = Scope(kind=f.kind, name=f.get("name"), path=f.path, start=f.start, end=f.end,
                           bases=bases.get((f.path, f.start), []) if f.kind == "class" else [])
             model.scopes.setdefault(f.path, []).append(scope)
+    if root is not None:
+        for rel in model.files:
+            if rel in model.scopes or not rel.endswith((".py", ".pyi")):
+                continue
+            try:
+                text = (root / rel).read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                continue
+            found = source_scopes(rel, text)
+            if found:
+                model.scopes[rel] = found
     for scopes in model.scopes.values():
         scopes.sort(key=lambda s: (s.start, -s.end))
+
+
+_DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")
+
+
+def source_scopes(path: str, text: str) -> list[Scope]:
+    """Functions and classes of one Python file: with `ast` (parsing only; nothing is
+    imported or run), else, for code this Python cannot parse (newer syntax), by
+    indentation."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return _indented_scopes(path, text)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            if isinstance(node, ast.ClassDef):
+                bases = [ast.get_source_segment(text, b) or "" for b in node.bases]
+                out.append(Scope("class", node.name, path, start, node.end_lineno or start,
+                                 bases=[" ".join(b.split()) for b in bases if b]))
+            else:
+                out.append(Scope("function", node.name, path, start, node.end_lineno or start))
+    return out
+
+
+def _indented_scopes(path: str, text: str) -> list[Scope]:
+    lines = text.splitlines()
+    out, open_scopes = [], []  # (indent, scope)
+    last_code = 0
+    decorators_from = None
+    for i, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        while open_scopes and indent <= open_scopes[-1][0] and not stripped.startswith((")", "]", "}")):
+            open_scopes.pop()[1].end = last_code
+        if stripped.startswith("@"):
+            decorators_from = decorators_from or i
+        else:
+            m = _DEF.match(line)
+            if m:
+                scope = Scope("function" if m.group("kind") == "def" else "class", m.group("name"), path,
+                              decorators_from or i, i)
+                if scope.kind == "class":
+                    head = re.match(r"\s*class\s+\w+\s*\((.*)\)\s*:", line)
+                    scope.bases = [b.strip() for b in head.group(1).split(",") if b.strip() and "=" not in b] if head else []
+                open_scopes.append((indent, scope))
+                out.append(scope)
+            decorators_from = None
+        last_code = i
+    for _, scope in open_scopes:
+        scope.end = last_code
+    return out
 
 
 def _file_contexts(model: ProjectModel) -> None:
@@ -582,7 +653,7 @@ def describe(model: ProjectModel) -> dict:
                       for f in model.facts if f.kind in kinds] for kind, kinds in
                (("wrapper", ("wrapper", "timeout-patch")), ("validator", ("validator",)))}
     files: dict[str, str] = {}
-    for path in sorted({f.path for f in model.facts}):
+    for path in sorted(set(model.files) | {f.path for f in model.facts}):
         where = model.path_context(path) or model.file_contexts.get(path)
         contexts = {s.context for s in model.scopes.get(path, ()) if s.context}
         files[path] = where[0] if where else (sorted(contexts)[0] if len(contexts) == 1 else

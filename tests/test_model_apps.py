@@ -164,7 +164,8 @@ def test_django_entry_points_per_context(cli):
     assert entry_points(DJANGO, model, "cli") == {("catalog/management/commands/sync_prices.py", 11, "handle")}
     assert model["entry_points"]["resolver"] == []
     counts = model["files_by_context"]
-    assert (counts["migration"], counts["settings"], counts["cli"]) == (2, 1, 2)  # + manage.py
+    # every scanned file counts, __init__.py files of migrations/ and management/commands/ too
+    assert (counts["migration"], counts["settings"], counts["cli"]) == (3, 1, 3)  # + manage.py
     keys = {(rel(DJANGO, s["path"]), s["key"]) for s in model["settings"]}
     assert {("shop/settings.py", k) for k in ("INSTALLED_APPS", "ROOT_URLCONF", "DATABASES", "CACHES",
                                               "REST_FRAMEWORK", "DEBUG", "CELERY_TASK_TIME_LIMIT")} <= keys
