@@ -274,29 +274,17 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
     """Where every function and class is (decorators included), and each class's bases:
     from the runner's own reading of the source, not from facts (one semgrep result per
     function costs milliseconds each in semgrep's CLI: most of a scan's time on big
-    projects). `function`/`class`/`base` facts, where a facts file still has them, count too."""
-    bases: dict[tuple[str, int], list[str]] = {}
-    for f in model.facts:
-        if f.kind == "base":
-            bases.setdefault((f.path, f.start), []).append(f.get("base"))
-    for f in model.facts:
-        if f.kind in ("function", "class"):
-            scope = Scope(kind=f.kind, name=f.get("name"), path=f.path, start=f.start, end=f.end,
-                          bases=bases.get((f.path, f.start), []) if f.kind == "class" else [])
-            model.scopes.setdefault(f.path, []).append(scope)
-    if root is not None:
-        for rel in model.files:
-            if rel in model.scopes or not rel.endswith((".py", ".pyi")):
-                continue
-            try:
-                text = (root / rel).read_bytes().decode("utf-8", errors="replace")
-            except OSError:
-                continue
-            found = source_scopes(rel, text)
-            if found:
-                model.scopes[rel] = found
-    for scopes in model.scopes.values():
-        scopes.sort(key=lambda s: (s.start, -s.end))
+    projects)."""
+    for rel in model.files if root is not None else ():
+        if not rel.endswith((".py", ".pyi")):
+            continue
+        try:
+            text = (root / rel).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        found = source_scopes(rel, text)
+        if found:
+            model.scopes[rel] = sorted(found, key=lambda s: (s.start, -s.end))
 
 
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")

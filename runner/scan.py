@@ -257,7 +257,7 @@ def engine_config_for(rules: list, *, facts_only: bool = False) -> dict:
 def _scan_files(plan: Plan) -> engine.EngineRun:
     """Engine results for every target: from the cache where the key matches, from
     semgrep for the rest (which are then stored)."""
-    opts, root, files = plan.options, plan.targets.root, plan.targets.files
+    root, files = plan.targets.root, plan.targets.files
     engine_config = engine_config_for(plan.rules)
     cache = _cache_for(plan, engine_config)
     contents: dict[str, bytes] = {}
@@ -278,10 +278,7 @@ def _scan_files(plan: Plan) -> engine.EngineRun:
                 cached.results += hit["results"]
                 cached.errors += hit["errors"]
     if to_scan:
-        run = engine.run(engine_config, to_scan, cwd=root,
-                         jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
-                         file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
-                         run_timeout=opts.run_timeout, extra_args=ENGINE_ARGS)
+        run = _run_engine(plan, engine_config, to_scan, extra_args=ENGINE_ARGS)
     else:  # everything cached, or a diff-aware scan where nothing changed
         run = engine.EngineRun(version=cache_mod.engine_version())
     if cache is not None and run.failure is None:
@@ -329,8 +326,7 @@ def execute(plan: Plan) -> ScanReport:
     started = _now()
     root = plan.targets.root
     run = _scan_files(plan)
-    project = model_mod.build([r for r in run.results if model_mod.is_fact(r)], root, project_dirs(plan),
-                              plan.targets.files)
+    project = _build_model(plan, run)
     run.results = [r for r in run.results if not model_mod.is_fact(r)]
     by_id = {r.id: r for r in plan.rules}
     lines_of = results.SourceLines(root)
@@ -364,12 +360,21 @@ def execute(plan: Plan) -> ScanReport:
 
 def project_model(plan: Plan) -> tuple[model_mod.ProjectModel, engine.EngineRun]:
     """The project model alone (`backend-review model`): one engine run of the facts."""
+    run = _run_engine(plan, engine_config_for(plan.rules, facts_only=True), plan.targets.files)
+    return _build_model(plan, run), run
+
+
+def _run_engine(plan: Plan, config: dict, files: list[str], extra_args: tuple[str, ...] = ()) -> engine.EngineRun:
     opts = plan.options
-    run = engine.run(engine_config_for(plan.rules, facts_only=True), plan.targets.files, cwd=plan.targets.root,
-                     jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
-                     file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT), run_timeout=opts.run_timeout)
+    return engine.run(config, files, cwd=plan.targets.root,
+                      jobs=opts.jobs or plan.cfg.get("jobs") or os.cpu_count() or 1,
+                      file_timeout=plan.cfg.get("timeout", DEFAULT_FILE_TIMEOUT),
+                      run_timeout=opts.run_timeout, extra_args=extra_args)
+
+
+def _build_model(plan: Plan, run: engine.EngineRun) -> model_mod.ProjectModel:
     return model_mod.build([r for r in run.results if model_mod.is_fact(r)], plan.targets.root,
-                           project_dirs(plan), plan.targets.files), run
+                           project_dirs(plan), plan.targets.files)
 
 
 def project_dirs(plan: Plan) -> tuple[str, ...]:
