@@ -82,6 +82,9 @@ def main() -> None:
               help="Only rules for this language (repeatable).")
 @click.option("--rule", "select", multiple=True, metavar="ID", help="Only this rule id or glob (repeatable).")
 @click.option("--ignore", "ignore", multiple=True, metavar="ID", help="Skip this rule id or glob (repeatable).")
+@click.option("--preview/--no-preview", default=None,
+              help="Also run preview rules (not yet precise enough on real code to be on by default; "
+                   "`rules list` marks them).  [default: no-preview, or the config's `preview`]")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
               help="Skip paths matching this pattern (repeatable; `dir/` a folder at any depth, `a/b/` from here).")
 @click.option("--force-exclude/--no-force-exclude", default=None,
@@ -110,12 +113,13 @@ def main() -> None:
               help="Also write this format to FILE from the same scan (repeatable), "
                    "e.g. --also markdown=$GITHUB_STEP_SUMMARY.")
 @click.option("--summary", is_flag=True, help="Also print a one-screen summary to stderr.")
-def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, exclude, force_exclude, config_path, baseline,
+def scan(paths, fmt, output_path, fail_on, areas, languages, select, ignore, preview, exclude, force_exclude, config_path, baseline,
          keep_suppressed, jobs, category, absolute_base_uri, engine_timeout, diff_base, shard, cache_dir, no_cache,
          also, summary) -> None:
     """Scan PATHS (default: the current directory) and report findings."""
     opts = scan_mod.ScanOptions(paths=list(paths), config=config_path, areas=areas, languages=languages,
-                                select=select, ignore=ignore, exclude=exclude, force_exclude=force_exclude,
+                                select=select, ignore=ignore, preview=preview, exclude=exclude,
+                                force_exclude=force_exclude,
                                 fail_on=fail_on, jobs=jobs,
                                 baseline=baseline, keep_suppressed=keep_suppressed, category=category,
                                 absolute_base_uri=absolute_base_uri, run_timeout=engine_timeout,
@@ -346,18 +350,21 @@ def _load_pack():
               help="Only rules at or above this severity.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(areas, languages, min_severity, fmt) -> None:
-    """One line per rule: id, severity, confidence, section."""
+    """One line per rule: id, severity, confidence, section, and `preview` for rules off by default."""
     pack = rules_mod.select(_load_pack(), areas=areas, languages=languages,
                             min_severity=Severity.parse(min_severity) if min_severity else None)
     if fmt == "json":
         click.echo(json.dumps([{"id": r.id, "area": r.area, "language": r.language, "severity": r.severity.name.lower(),
                                 "confidence": r.confidence, "section": r.section, "title": r.title,
-                                "message": r.message} for r in pack], indent=2))
+                                "preview": r.preview, "message": r.message} for r in pack], indent=2))
         return
     width = max((len(r.id) for r in pack), default=10)
     for r in pack:
-        click.echo(f"{r.id:<{width}}  {r.severity.label:<8}  {r.confidence:<6}  {r.section}")
-    click.echo(f"{len(pack)} rules", err=True)
+        click.echo(f"{r.id:<{width}}  {r.severity.label:<8}  {r.confidence:<6}  {r.section:<12}"
+                   f"{'  preview' if r.preview else ''}".rstrip())
+    previews = sum(1 for r in pack if r.preview)
+    click.echo(f"{len(pack)} rules ({previews} preview: off unless --preview)" if previews else f"{len(pack)} rules",
+               err=True)
 
 
 @rules.command("show")

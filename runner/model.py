@@ -45,6 +45,8 @@ REF_KINDS = {"route-ref": "handler", "resolver-ref": "resolver", "job-ref": "job
 # Path conventions (POSIX, relative to the scan root).
 TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "examples", "example", "docs", "doc",
                        "samples", "sample", "e2e", "benchmarks", "bench"})
+# example_dags/, example_apps/, docs_examples/: examples named after what they show
+EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$")
 TEST_FILE = re.compile(r"^(test_.*|.*_tests?|conftest)\.pyi?$")
 MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
 CLI_DIRS = frozenset({"scripts", "bin"})
@@ -231,7 +233,7 @@ def path_context(path: str) -> tuple[str, str] | None:
     for part in folders:
         if part.startswith(".") and part not in (".", ".."):
             return "test", f"in the dot folder {part}/ (not deployed code)"
-        if part in TEST_DIRS:
+        if part in TEST_DIRS or EXAMPLE_DIR.match(part):
             return "test", f"in a {part}/ folder (not deployed code)"
     if TEST_FILE.match(name):
         return "test", f"{name} is a test module"

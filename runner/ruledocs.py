@@ -77,8 +77,10 @@ def markdown(rule: Rule, heading_level: int = 2) -> str:
         f"| {rule.severity.label} | {rule.confidence} | {rule.section} | {rule.area} | "
         f"{', '.join(rule.languages)} | {', '.join(rule.technology)} |",
     ]
-    parts = [
-        "\n".join(rows),
+    parts = ["\n".join(rows)]
+    if rule.preview:
+        parts.append(f"**Preview rule: off unless `--preview`.** {rule.preview}")
+    parts += [
         f"{h} What it does\n\n{_fold(rule.docs['what'])}",
         f"{h} Why is this bad?\n\n{_fold(rule.docs['why'])}",
     ]
@@ -109,6 +111,9 @@ def text(rule: Rule, width: int = 88) -> str:
             f"area {rule.area} · {', '.join(rule.languages)} · {', '.join(rule.technology)}")
     if rule.is_security:
         head += f"\n  {'; '.join(rule.cwe)} · {'; '.join(rule.owasp)} · security-severity {rule.security_severity}"
+    if rule.preview:
+        head += "\n" + textwrap.fill(f"Preview: off unless --preview. {rule.preview}", width,
+                                     initial_indent="  ", subsequent_indent="  ")
     parts = [head, para("What it does", rule.docs["what"]), para("Why is this bad?", rule.docs["why"])]
     if rule.docs.get("example"):
         parts += [code(f"Example{_caption(rule)}", rule.docs["example"]), code("Use instead", rule.docs["fix"])]

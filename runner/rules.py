@@ -42,6 +42,7 @@ class Rule:
     docs: dict
     path: Path
     raw: dict
+    preview: str | None = None  # why the rule is not on by default yet (measured on real code)
 
     @property
     def slug(self) -> str:
@@ -113,6 +114,7 @@ def load_rule_file(path: Path) -> Rule:
         references=tuple(meta["references"]), technology=tuple(meta["technology"]),
         cwe=tuple(meta.get("cwe", ())), owasp=tuple(meta.get("owasp", ())),
         security_severity=meta.get("security-severity"), docs=meta["docs"], path=path, raw=raw,
+        preview=" ".join(meta["preview"].split()) if meta.get("preview") else None,
     )
 
 
@@ -139,22 +141,40 @@ def unmatched(ids, patterns) -> list[str]:
     return [p for p in patterns if not any(fnmatch.fnmatchcase(i, p) for i in ids)]
 
 
+def only_preview(rules, patterns) -> list[str]:
+    """The patterns that match rules, but only preview ones."""
+    rules = list(rules)
+    return [p for p in patterns
+            if (hits := [r for r in rules if fnmatch.fnmatchcase(r.id, p)]) and all(r.preview for r in hits)]
+
+
+def preview_message(pattern: str) -> str:
+    return (f"{pattern!r} selects only preview rules, which are off by default: add --preview "
+            "(or `preview: true` in the config) to run them (see `backend-review rules show`)")
+
+
 def no_match_message(pattern: str) -> str:
     what = f"{pattern!r} matches no rule id" if any(c in pattern for c in "*?[") else f"unknown rule id {pattern!r}"
     return f"{what} (see `backend-review rules list`)"
 
 
 def select(rules: list[Rule], *, areas=(), languages=(), include=(), exclude=(),
-           min_severity: Severity | None = None) -> list[Rule]:
-    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids. A caller
-    that wants every problem at once (scan, doctor) checks first with scan.check."""
+           min_severity: Severity | None = None, preview: bool = True) -> list[Rule]:
+    """Filter the pack. `include`/`exclude` take ids or glob patterns over ids; with
+    `preview` off, preview rules are left out. A caller that wants every problem at once
+    (scan, doctor) checks first with scan.check."""
     unknown = unknown_areas(areas)
     if unknown:
         raise RuleError(f"unknown area {unknown[0]!r} (known: {', '.join(AREAS)})")
     for pattern in unmatched((r.id for r in rules), (*include, *exclude)):
         raise RuleError(no_match_message(pattern))
+    if not preview:
+        for pattern in only_preview(rules, include):
+            raise RuleError(preview_message(pattern))
     out = []
     for r in rules:
+        if r.preview and not preview:
+            continue
         if areas and r.area not in areas:
             continue
         if languages and not (set(languages) & ({r.language} | set(r.languages))):

@@ -34,6 +34,7 @@ class ScanOptions:
     languages: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    preview: bool | None = None  # None: the config's `preview`, default False
     exclude: tuple[str, ...] = ()
     force_exclude: bool | None = None  # None: the config's `force-exclude`, default True
     fail_on: str | None = None  # None: take the config's, else "high"
@@ -81,6 +82,7 @@ def effective_rules(cfg: config_mod.Config, opts: ScanOptions, pack: list | None
         languages=opts.languages or tuple(cfg.get("languages", ())),
         include=opts.select or tuple(cfg.get("select", ())),
         exclude=tuple(opts.ignore) + tuple(cfg.get("ignore", ())),
+        preview=use_preview(cfg, opts),
     )
     overrides = cfg.get("severity", {})
     fixed = contracts.explicit_severity_ids(layer_contracts)
@@ -107,6 +109,10 @@ class Checked:
     rules: list
     baseline: dict | None
     problems: list[Problem]
+
+
+def use_preview(cfg: config_mod.Config, opts: ScanOptions) -> bool:
+    return opts.preview if opts.preview is not None else bool(cfg.get("preview", False))
 
 
 def _where(cfg: config_mod.Config, key: str) -> str:
@@ -138,6 +144,10 @@ def check(cfg: config_mod.Config, opts: ScanOptions, pack: list | None = None) -
                             (_where(cfg, "severity"), cfg.get("severity", {}))):
         for pattern in rules_mod.unmatched(ids, patterns):
             problems.append(Problem("config", f"{where}: {rules_mod.no_match_message(pattern)}"))
+    if not use_preview(cfg, opts):
+        for where, patterns in (("--rule", opts.select), (_where(cfg, "select"), cfg.get("select", ()))):
+            for pattern in rules_mod.only_preview(pack + contract_rules, patterns):
+                problems.append(Problem("config", f"{where}: {rules_mod.preview_message(pattern)}"))
     for path in opts.paths or [opts.cwd]:
         try:
             targets.check_path(path)

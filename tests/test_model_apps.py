@@ -34,7 +34,7 @@ def model_of(cli, app):
 
 
 def scan_of(cli, app):
-    return _run_json(cli, "scan", f"{APPS}/{app}", "--fail-on", "never")
+    return _run_json(cli, "scan", f"{APPS}/{app}", "--fail-on", "never", "--preview")
 
 
 def rel(app, path):
@@ -199,7 +199,7 @@ def test_django_command_and_migration_bodies_are_findings_outside_their_context(
     command = (app / "management/commands/sync_prices.py").read_text().replace("(BaseCommand)", "(object)")
     tree = write_tree({"jobs/sync.py": command,
                        "jobs/backfill.py": (app / "migrations/0002_backfill_category_slugs.py").read_text()})
-    proc = cli("scan", tree, "--format", "json", "--fail-on", "never", cwd=tree)
+    proc = cli("scan", tree, "--format", "json", "--fail-on", "never", "--preview", cwd=tree)
     assert proc.returncode == 0, proc.stderr
     got = {(f["rule"], f["evidence"]["path"], f["evidence"]["start_line"], f["context"]["kind"])
            for f in json.loads(proc.stdout)["findings"]}
@@ -390,7 +390,7 @@ def test_validators_are_what_silences_the_redirects_and_the_webhook(cli, write_t
         text = path.read_text().replace("is_allowed_webhook", "webhook_host_ok").replace("is_safe_redirect", "redirect_host_ok")
         files[f"storefront/{path.name}"] = text
     tree = write_tree(files)
-    proc = cli("scan", tree, "--format", "json", "--fail-on", "never", cwd=tree)
+    proc = cli("scan", tree, "--format", "json", "--fail-on", "never", "--preview", cwd=tree)
     assert proc.returncode == 0, proc.stderr
     got = {(f["rule"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]
            if f["evidence"]["path"] == "storefront/views.py"}
@@ -467,11 +467,11 @@ ORM_RULE = "boundaries.python.handler-queries-orm-directly"
 
 def test_handler_orm_queries_need_a_layer_to_bypass_and_are_one_per_view_class(cli, write_tree):
     root = write_tree({"shop/api/orders.py": VIEWS, "shop/models.py": "db = None\n"})
-    proc = cli("scan", ".", "--rule", ORM_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", ORM_RULE, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     assert json.loads(proc.stdout)["findings"] == []  # no service layer: querying in the view is the design
     (root / "shop/services").mkdir()
     (root / "shop/services/__init__.py").write_text("")
-    proc = cli("scan", ".", "--rule", ORM_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", ORM_RULE, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     [one] = json.loads(proc.stdout)["findings"]
     assert (one["evidence"]["path"], one["evidence"]["start_line"], one["context"]["kind"]) == ("shop/api/orders.py", 7, "handler")
     assert [r["line"] for r in one["related"]] == [10, 11]  # the delete handler's queries, same class
@@ -502,11 +502,11 @@ def monkeypatch_requests_timeout():
 
 def test_a_global_timeout_patch_settles_every_requests_call(cli, write_tree):
     root = write_tree({"rates/app.py": NO_TIMEOUT_CLIENT})
-    proc = cli("scan", ".", "--rule", NO_TIMEOUT, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", NO_TIMEOUT, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     assert [(f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]] == [
         ("rates/app.py", 9)]
     (root / "rates/patches.py").write_text(PATCH)  # like pretix's monkeypatch_requests_timeout
-    proc = cli("scan", ".", "--rule", NO_TIMEOUT, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", NO_TIMEOUT, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     assert json.loads(proc.stdout)["findings"] == []
     model = json.loads(cli("model", ".", "--format", "json", cwd=root).stdout)
     assert [(w["path"], w["name"]) for w in model["wrappers"]] == [("rates/patches.py", "send")]
@@ -526,11 +526,11 @@ def verify_enrollment(request=None, action=None):
 def test_view_writes_rule_keeps_only_views_the_model_knows(cli, write_tree):
     rule = "database.python.django-view-writes-without-transaction"
     root = write_tree({"myapp/policy.py": HELPER})
-    proc = cli("scan", ".", "--rule", rule, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", rule, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     assert json.loads(proc.stdout)["findings"] == []  # a helper taking `request`, not a view
     (root / "myapp/urls.py").write_text("from django.urls import path\nfrom myapp import policy\n\n"
                                         "urlpatterns = [path('verify/', policy.verify_enrollment)]\n")
-    proc = cli("scan", ".", "--rule", rule, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", rule, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     [one] = json.loads(proc.stdout)["findings"]
     assert (one["evidence"]["path"], one["context"]["kind"]) == ("myapp/policy.py", "handler")
     assert one["related"][0]["path"] == "myapp/urls.py"  # the URLconf entry that makes it a view
