@@ -25,7 +25,7 @@ import ast
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -262,6 +262,7 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     if root is not None:
         model.specs = openapi_operations(root, model)
     model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
+    _apply_router_prefixes(model)
     _scopes(model, root)
     _file_contexts(model)
     _mark_functions(model)
@@ -270,6 +271,38 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _mark_specs(model)
     _inherit_to_methods(model)
     return model
+
+
+def _apply_router_prefixes(model: ProjectModel) -> None:
+    """Put a blueprint's or APIRouter's prefixes in front of the paths of the routes declared
+    on it: its own (`Blueprint(..., url_prefix=)` in the route's file) and the one it is
+    registered with (`register_blueprint(bp, url_prefix=)`, `include_router(r, prefix=)`),
+    when exactly one registration names it. A prefix that is not a string literal is left out."""
+    own = {(f.path, f.get("name")): f for f in model.facts if f.kind == "router"}
+    mounts: dict[str, list[Fact]] = {}
+    for f in model.facts:
+        if f.kind == "mount":
+            mounts.setdefault(f.get("name").rsplit(".", 1)[-1], []).append(f)
+
+    def literal(fact: Fact | None) -> str:
+        text = _unquote(fact.get("prefix")) if fact else ""
+        return "" if not fact or text == fact.get("prefix").strip() else text.rstrip("/")
+
+    def mount_of(route: Fact) -> Fact | None:
+        stem = PurePosixPath(route.path).stem
+        found = [m for m in mounts.get(route.get("router"), ())
+                 if "." not in m.get("name") or m.get("name").rsplit(".", 2)[-2] in (stem, PurePosixPath(route.path).parent.name)]
+        return found[0] if len(found) == 1 else None
+
+    for i, f in enumerate(model.facts):
+        if f.kind not in ("route", "route-ref") or not f.get("router") or not f.get("path"):
+            continue
+        prefix = literal(mount_of(f)) + literal(own.get((f.path, f.get("router"))))
+        path = _unquote(f.get("path"))
+        if not prefix or path == f.get("path").strip():
+            continue
+        full = prefix + (path if path.startswith("/") or not path else "/" + path)
+        model.facts[i] = replace(f, attrs=tuple((k, repr(full) if k == "path" else v) for k, v in f.attrs))
 
 
 def _scopes(model: ProjectModel, root: Path | None) -> None:

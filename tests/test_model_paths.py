@@ -22,3 +22,34 @@ from backend_review.model import path_context
 def test_path_context(path, context):
     found = path_context(path)
     assert (found[0] if found else None) == context
+
+
+def _fact(kind, file, line, **attrs):
+    from backend_review.model import Fact
+    return Fact(kind=kind, path=file, start=line, end=line, attrs=tuple(attrs.items()), rule="t")
+
+
+def test_router_prefixes_join_the_route_path():
+    from backend_review.model import ProjectModel, _apply_router_prefixes
+    model = ProjectModel()
+    model.facts = [
+        _fact("router", "app/api/items.py", 3, framework="fastapi", name="router", prefix='"/items/"'),
+        _fact("route", "app/api/items.py", 6, framework="fastapi", path='"/{item_id}"', method="get", router="router"),
+        _fact("route", "app/api/items.py", 9, framework="fastapi", path='""', method="post", router="router"),
+        _fact("mount", "app/main.py", 5, framework="fastapi", name="items.router", prefix='"/api/v1"'),
+        # a router named like another file's, mounted through that other module: no prefix from it
+        _fact("mount", "app/main.py", 6, framework="fastapi", name="users.router", prefix='"/api/v2"'),
+        # a prefix from a variable is not known: left out
+        _fact("router", "app/api/admin.py", 2, framework="flask", name="bp", prefix="settings.ADMIN_PREFIX"),
+        _fact("route", "app/api/admin.py", 5, framework="flask", path="'/users'", method="route", router="bp"),
+        _fact("route", "app/api/other.py", 5, framework="flask", path="'/ping'", method="route", router="app"),
+    ]
+    _apply_router_prefixes(model)
+    paths = {(f.path, f.start): f.get("path") for f in model.facts if f.kind == "route"}
+    from backend_review.model import _unquote
+    assert {k: _unquote(v) for k, v in paths.items()} == {
+        ("app/api/items.py", 6): "/api/v1/items/{item_id}",
+        ("app/api/items.py", 9): "/api/v1/items",
+        ("app/api/admin.py", 5): "/users",
+        ("app/api/other.py", 5): "/ping",
+    }
