@@ -264,6 +264,7 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
     _apply_router_prefixes(model)
     _scopes(model, root)
+    model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
     _file_contexts(model)
     _mark_functions(model)
     _mark_classes(model)
@@ -309,7 +310,8 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
     """Where every function and class is (decorators included), and each class's bases:
     from the runner's own reading of the source, not from facts (one semgrep result per
     function costs milliseconds each in semgrep's CLI: most of a scan's time on big
-    projects)."""
+    projects). The same reading yields the facts that are about every function or every
+    module-level assignment (graphene resolvers, Django settings), for the same reason."""
     for rel in model.files if root is not None else ():
         if not rel.endswith((".py", ".pyi")):
             continue
@@ -317,23 +319,33 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
             text = (root / rel).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        found = source_scopes(rel, text)
+        found, facts = read_source(rel, text)
         if found:
             model.scopes[rel] = sorted(found, key=lambda s: (s.start, -s.end))
+        model.facts.extend(facts)
 
 
-_DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")
+# Django settings: names that make a module a settings module, and the settings rules read.
+SETTINGS_MODULE_KEYS = re.compile(r"^(INSTALLED_APPS|MIDDLEWARE|ROOT_URLCONF|DATABASES)$")
+SETTING_KEYS = re.compile(r"^(REST_FRAMEWORK|CACHES|SESSION_ENGINE|CELERY_\w+|CELERYD_\w+|RATELIMIT_\w+|DEBUG|"
+                          r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE)$")
+IMPORTS_GRAPHENE = re.compile(r"^[ \t]*(from|import)[ \t]+graphene", re.M)
 
 
 def source_scopes(path: str, text: str) -> list[Scope]:
-    """Functions and classes of one Python file: with `ast` (parsing only; nothing is
-    imported or run), else, for code this Python cannot parse (newer syntax), by
-    indentation."""
+    return read_source(path, text)[0]
+
+
+def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
+    """Functions and classes of one Python file, and its facts about them: with `ast`
+    (parsing only; nothing is imported or run), else, for code this Python cannot parse
+    (newer syntax), scopes by indentation and no facts."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
-        return _indented_scopes(path, text)
-    out = []
+        return _indented_scopes(path, text), []
+    graphene = bool(IMPORTS_GRAPHENE.search(text))
+    out, facts = [], []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
@@ -343,7 +355,35 @@ def source_scopes(path: str, text: str) -> list[Scope]:
                                  bases=[" ".join(b.split()) for b in bases if b]))
             else:
                 out.append(Scope("function", node.name, path, start, node.end_lineno or start))
+                if graphene and node.name.startswith("resolve_") and len(node.name) > 8:
+                    facts.append(Fact("resolver", path, start, node.end_lineno or start,
+                                      (("framework", "graphene"), ("field", node.name)), "source.graphene-resolver"))
+    facts += _settings_facts(path, tree.body)
+    return out, facts
+
+
+def _settings_facts(path: str, body: list) -> list[Fact]:
+    """Module-level assignments (also under `if`/`try`/`with`) of Django settings names."""
+    out = []
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for name in (t.id for t in targets if isinstance(t, ast.Name)):
+                kind = ("settings-module" if SETTINGS_MODULE_KEYS.match(name) else
+                        "setting" if SETTING_KEYS.match(name) else None)
+                if kind:
+                    out.append(Fact(kind, path, node.lineno, node.end_lineno or node.lineno,
+                                    (("framework", "django"), ("key", name)), f"source.django-{kind}"))
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(node, field_name, None)
+            if isinstance(inner, list) and not isinstance(node, (ast.Assign, ast.AnnAssign)):
+                out += _settings_facts(path, inner)
     return out
+
+
+_DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")
 
 
 def _indented_scopes(path: str, text: str) -> list[Scope]:

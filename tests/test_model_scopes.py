@@ -38,3 +38,37 @@ def test_newer_syntax_falls_back_to_indentation_with_the_same_spans():
     got = sorted(spans(source_scopes("x.py", newer)), key=lambda s: s[2])
     assert got == [("function", "a", 7, 12, []), ("function", "inner", 10, 11, []),
                    ("class", "OrderView", 15, 19, ["views.APIView", "Mixin"]), ("function", "get", 18, 19, [])]
+
+
+def test_settings_and_graphene_facts_come_from_the_source():
+    from backend_review.model import read_source
+    settings = (
+        "import os\n"
+        "INSTALLED_APPS = ['shop']\n"
+        "DEBUG: bool = False\n"
+        "if os.environ.get('REDIS_URL'):\n"
+        "    CACHES = {'default': {}}\n"
+        "try:\n"
+        "    from .local import *\n"
+        "except ImportError:\n"
+        "    CELERY_TASK_TIME_LIMIT = 300\n"
+        "class Config:\n"
+        "    DEBUG = True\n"
+        "def configure():\n"
+        "    MIDDLEWARE = []\n"
+        "TIMEZONE = 'UTC'\n"
+    )
+    _, facts = read_source("shop/settings.py", settings)
+    assert sorted((f.kind, f.get("key"), f.start) for f in facts) == [
+        ("setting", "CACHES", 5), ("setting", "CELERY_TASK_TIME_LIMIT", 9), ("setting", "DEBUG", 3),
+        ("settings-module", "INSTALLED_APPS", 2)]
+    schema = ("import graphene\n"
+              "class Query(graphene.ObjectType):\n"
+              "    orders = graphene.List(graphene.String)\n"
+              "    def resolve_orders(root, info):\n"
+              "        return []\n")
+    _, facts = read_source("shop/schema.py", schema)
+    assert [(f.kind, f.get("field"), f.start, f.end) for f in facts] == [("resolver", "resolve_orders", 4, 5)]
+    # `resolve_*` in a file that does not use graphene is an ordinary function
+    _, facts = read_source("shop/paths.py", "def resolve_path(p):\n    return p\n")
+    assert facts == []
