@@ -350,7 +350,9 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             if isinstance(node, ast.ClassDef):
-                bases = [ast.get_source_segment(text, b) or "" for b in node.bases]
+                # ast.unparse, not get_source_segment: that one splits the whole file again
+                # for every base (quadratic; seconds on large GraphQL schema files)
+                bases = [ast.unparse(b) for b in node.bases]
                 out.append(Scope("class", node.name, path, start, node.end_lineno or start,
                                  bases=[" ".join(b.split()) for b in bases if b]))
             else:
