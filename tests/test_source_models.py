@@ -177,3 +177,37 @@ def test_injection_rules_take_their_sources_from_the_model():
         if "source-model" in authored and ("flask.request" in authored or "request.$ATTR" in authored):
             copied.append(raw["id"])
     assert copied == []
+
+
+DECODERS = ("unquote", "b64decode", "urlsafe_b64decode", "json.loads", ".decode(", "decompress")
+
+
+def test_no_model_rule_sanitizes_a_decoder():
+    """Decoding keeps taint: a rule on the shared model never lists a decoder as a sanitizer."""
+    offenders = []
+    for rule in rules_mod.load_pack():
+        authored = yaml.safe_load(rule.path.read_text())["rules"][0]
+        if "source-model" not in json.dumps(authored.get("pattern-sources", [])):
+            continue
+        sanitizers = json.dumps(authored.get("pattern-sanitizers", []))
+        offenders += [(rule.id, d) for d in DECODERS if d in sanitizers]
+    assert offenders == []
+
+
+def test_decoded_request_data_stays_tainted(tmp_path):
+    """base64, URL-unquoting, json.loads and .decode() between request and sink: still found."""
+    out = tmp_path / "rules"
+    rules_mod.write_expanded([rules_mod.load_rule_file(SHELL_RULE)], ROOT / "rules", out)
+    src = tmp_path / "app.py"
+    src.write_text(
+        "import base64, json, os\n"
+        "from urllib.parse import unquote_plus\n"
+        "from flask import request\n"
+        "def run():\n"
+        "    blob = json.loads(base64.b64decode(request.form['b']).decode())\n"
+        "    os.system(unquote_plus(blob['cmd']))\n")
+    proc = subprocess.run([str(Path(sys.executable).parent / "semgrep"), "scan", "--metrics=off",
+                           "--disable-version-check", "--json", "--quiet", "--config", str(out), str(src)],
+                          capture_output=True, text=True)
+    lines = [(r["check_id"].rsplit(".", 1)[-1], r["start"]["line"]) for r in json.loads(proc.stdout)["results"]]
+    assert lines == [("shell-command-from-request", 6)]
