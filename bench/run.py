@@ -11,6 +11,9 @@ For each target it measures (medians of --runs runs):
   3. the per-rule matching-time profile from `semgrep --time` (one job, so the shares are stable)
   4. the runner process's own peak memory (semgrep's is reported beside it)
   5. the project model's cost: bare semgrep with the pack plus the facts / the pack alone
+  6. the pack's cost over a parse-only floor: bare semgrep with what a scan runs (pack and
+     facts) / bare semgrep with one rule `$X is $X` (it must parse every file), same flags
+     and target (`--floor-only` measures just this and the per-rule profile)
 Nothing here is asserted: tests never time anything.
 """
 from __future__ import annotations
@@ -56,6 +59,30 @@ def timed(cmd, cpu: list[float] | None = None, **kw) -> float:
 def count_lines(target: Path) -> tuple[int, int]:
     files = [p for p in target.rglob("*.py") if p.is_file()]
     return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+
+
+FLOOR_RULE = {"rules": [{"id": "parse-floor", "languages": ["python"], "severity": "INFO",
+                          "message": "floor", "pattern": "$X is $X"}]}
+
+
+def floor_ratio(target: Path, runs: int, jobs: int, work: Path) -> dict:
+    """Bare semgrep with the full engine config (pack + facts) over bare semgrep with the
+    one-pattern floor rule: what the rules cost beyond parsing every file."""
+    import yaml
+    config, floor = work / "engine-config.yaml", work / "floor.yaml"
+    config.write_text(yaml.safe_dump(scan_mod.engine_config_for(rules_mod.load_pack()), sort_keys=False))
+    floor.write_text(yaml.safe_dump(FLOOR_RULE, sort_keys=False))
+    base = [str(BIN / "semgrep"), "scan", *FLAGS, "--jobs", str(jobs), "--config"]
+    walls: dict[str, list[float]] = {"pack": [], "floor": []}
+    cpus: dict[str, list[float]] = {"pack": [], "floor": []}
+    for i in range(runs):
+        order = [("pack", config), ("floor", floor)]
+        for name, cfg in order[i % 2:] + order[:i % 2]:
+            walls[name].append(timed([*base, str(cfg), str(target)], cpus[name], cwd=work))
+    med = statistics.median
+    return {"pack_s": med(walls["pack"]), "floor_s": med(walls["floor"]),
+            "ratio_floor": med(walls["pack"]) / med(walls["floor"]),
+            "ratio_floor_cpu": med(cpus["pack"]) / med(cpus["floor"])}
 
 
 def rule_profile(pack: Path, target: Path, runs: int) -> list[tuple[str, float, float]]:
@@ -121,7 +148,7 @@ def bench_target(target: Path, runs: int, jobs: int, work: Path) -> dict:
     self_kb, child_kb = map(int, rss_file.read_text().split())
     profile = rule_profile(pack, target, runs)
     med = statistics.median
-    return {"target": str(target), "files": n_files, "lines": n_lines, "runs": runs,
+    return {**floor_ratio(target, runs, jobs, work), "target": str(target), "files": n_files, "lines": n_lines, "runs": runs,
             "bare": med(bare), "runner": med(runner_cold), "warm": med(warm),
             "ratio_runner": med(runner_cold) / med(bare), "ratio_cpu": med(runner_cpu) / med(bare_cpu),
             "ratio_warm": med(warm) / med(runner_cold),
@@ -137,15 +164,33 @@ def render(results: list[dict], jobs: int) -> str:
              f"{platform.system()} {platform.release()}; semgrep --jobs {jobs}. Medians of {results[0]['runs']} runs.",
              "", "| target | files | lines | bare semgrep s | runner s | runner ÷ semgrep (goal ≤ 1.10) | same, CPU time | "
              "warm re-scan s | warm ÷ cold (goal ≤ 0.15) | project model's cost (facts, goal ≤ 5 %) | same, CPU time | "
-             "runner peak RSS MB | semgrep peak RSS MB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "runner peak RSS MB | semgrep peak RSS MB | pack ÷ parse floor (goal ≤ 3) | same, CPU time |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         lines.append(f"| {Path(r['target']).name} | {r['files']} | {r['lines']} | {r['bare']:.1f} | {r['runner']:.1f} | "
                      f"**{r['ratio_runner']:.2f}** | {r['ratio_cpu']:.2f} | {r['warm']:.1f} | **{r['ratio_warm']:.2f}** | "
                      f"**{r['model_cost']:.1%}** | {r['model_cost_cpu']:.1%} | "
-                     f"{r['rss_self_mb']:.0f} | {r['rss_engine_mb']:.0f} |")
+                     f"{r['rss_self_mb']:.0f} | {r['rss_engine_mb']:.0f} | "
+                     f"**{r['ratio_floor']:.2f}** | {r['ratio_floor_cpu']:.2f} |")
     lines += ["", "The runner's time includes the project model (its facts run in the same engine run, and the "
-              "join); the model's cost column is bare semgrep with the pack and the facts over the pack alone."]
+              "join); the model's cost column is bare semgrep with the pack and the facts over the pack alone. "
+              "The parse floor is bare semgrep with one rule, `$X is $X`, which must parse every file; the "
+              "pack column is bare semgrep with what a scan runs (pack and facts), same flags and target."]
+    lines += profile_sections(results)
+    return "\n".join(lines) + "\n"
+
+
+def render_floor(results: list[dict], jobs: int) -> str:
+    lines = [f"Parse floor (`--floor-only`), semgrep --jobs {jobs}, medians of {results[0]['runs']} runs:", "",
+             "| target | files | lines | pack + facts s | parse floor s | pack ÷ floor (goal ≤ 3) | same, CPU time |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {Path(r['target']).name} | {r['files']} | {r['lines']} | {r['pack_s']:.1f} | {r['floor_s']:.1f} | "
+              f"**{r['ratio_floor']:.2f}** | {r['ratio_floor_cpu']:.2f} |" for r in results]
+    return "\n".join(lines + profile_sections(results)) + "\n"
+
+
+def profile_sections(results: list[dict]) -> list[str]:
+    lines: list[str] = []
     for r in results:
         lines += ["", f"## Slowest rules on {Path(r['target']).name} (share of matching time, `semgrep --time --jobs 1`, "
                   f"median of {r['runs']} runs)", "",
@@ -153,7 +198,7 @@ def render(results: list[dict], jobs: int) -> str:
         lines += [f"| {rid} | {secs:.2f} | {share:.1%} |" for rid, secs, share in r["profile"][:10]]
         over = [rid for rid, _, share in r["profile"] if share > 0.10]
         lines += ["", f"Rules over 10 % of matching time: {', '.join(over) if over else 'none'}."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:
@@ -163,6 +208,8 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=100_000, help="size of the generated corpus")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--write", type=Path, help="also write the Markdown table to this file")
+    ap.add_argument("--floor-only", action="store_true",
+                    help="measure only the pack over the parse floor and the per-rule profile")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="br-bench-") as tmp:
         work = Path(tmp)
@@ -172,8 +219,17 @@ def main() -> None:
         results = []
         for target in [corpus, *args.paths]:
             print(f"measuring {target} ...", file=sys.stderr)
-            results.append(bench_target(target.resolve(), args.runs, args.jobs, work))
-        text = render(results, args.jobs)
+            if args.floor_only:
+                import yaml
+                pack = work / "pack.yaml"
+                pack.write_text(yaml.safe_dump(rules_mod.merged_config(rules_mod.load_pack()), sort_keys=False))
+                n_files, n_lines = count_lines(target)
+                results.append({"target": str(target), "files": n_files, "lines": n_lines, "runs": args.runs,
+                                **floor_ratio(target.resolve(), args.runs, args.jobs, work),
+                                "profile": rule_profile(pack, target.resolve(), args.runs)})
+            else:
+                results.append(bench_target(target.resolve(), args.runs, args.jobs, work))
+        text = render_floor(results, args.jobs) if args.floor_only else render(results, args.jobs)
     print(text)
     if args.write:
         args.write.write_text(text)

@@ -6,6 +6,7 @@ import difflib
 import fnmatch
 import functools
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def load_rule_file(path: Path) -> Rule:
     if not isinstance(raw, dict):
         raise RuleError(f"{path}: the rule must be a mapping")
     _validate(raw, path)
+    raw = _expand_sources(raw, path)
     meta = raw["metadata"]
     return Rule(
         id=raw["id"], area=meta["area"], language=path.parent.name,
@@ -118,10 +120,81 @@ def load_rule_file(path: Path) -> Rule:
     )
 
 
+SOURCES_DIR = "_sources"  # rules/_sources/<language>.yaml: the shared source models, not rules
+SOURCE_MODEL_KEY = "source-model"
+
+
+def sources_file(rule_path: Path) -> Path:
+    """The source-model file of a rule at `<root>/<area>/<language>/<slug>.yaml`."""
+    return rule_path.parents[2] / SOURCES_DIR / f"{rule_path.parent.name}.yaml"
+
+
+@functools.lru_cache(maxsize=None)
+def source_models(path: Path) -> dict[str, list[dict]]:
+    """Model name -> its `pattern-sources` entries, groups (`include`) flattened."""
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)  # safe: SafeLoader only
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RuleError(f"{path}: cannot read source models: {exc}") from None
+    models = doc.get("models") if isinstance(doc, dict) else None
+    if not isinstance(models, dict) or not models:
+        raise RuleError(f"{path}: a source-model file must hold a `models:` mapping")
+    out: dict[str, list[dict]] = {}
+
+    def flatten(name: str, seen: tuple[str, ...]) -> list[dict]:
+        if name in out:
+            return out[name]
+        entry = models.get(name)
+        if not isinstance(entry, dict):
+            raise RuleError(f"{path}: unknown source model {name!r} in {seen[-1]!r}" if seen
+                            else f"{path}: model {name!r} must be a mapping")
+        if name in seen:
+            raise RuleError(f"{path}: source model {name!r} includes itself")
+        sources = list(entry.get("pattern-sources") or [])
+        for inc in entry.get("include") or []:
+            sources += flatten(inc, (*seen, name))
+        if not sources:
+            raise RuleError(f"{path}: source model {name!r} has no pattern-sources or include")
+        out[name] = sources
+        return sources
+
+    for name in models:
+        flatten(name, ())
+    return out
+
+
+def _expand_sources(raw: dict, path: Path) -> dict:
+    """Replace each `- source-model: NAME` (or a list of names) in `pattern-sources` with
+    the named models' sources, so Semgrep only ever sees plain taint sources."""
+    items = raw.get("pattern-sources")
+    if not isinstance(items, list) or not any(isinstance(i, dict) and SOURCE_MODEL_KEY in i for i in items):
+        return raw
+    model_path = sources_file(path)
+    if not model_path.is_file():
+        raise RuleError(f"{path}: rule {raw['id']}: uses {SOURCE_MODEL_KEY} but {model_path} does not exist")
+    models = source_models(model_path)
+    expanded: list = []
+    for item in items:
+        if not (isinstance(item, dict) and SOURCE_MODEL_KEY in item):
+            expanded.append(item)
+            continue
+        names = item[SOURCE_MODEL_KEY]
+        for name in [names] if isinstance(names, str) else names:
+            if name not in models:
+                raise RuleError(f"{path}: rule {raw['id']}: unknown source model {name!r} "
+                                f"(known: {', '.join(sorted(models))})")
+            expanded += models[name]
+    out = dict(raw)
+    # a deep copy: shared objects would turn into YAML anchors in the merged pack
+    out["pattern-sources"] = copy.deepcopy(expanded)
+    return out
+
+
 def load_pack(root: Path | None = None) -> list[Rule]:
     """Every rule under `root` (default: the bundled pack), sorted by id; ids are unique."""
     root = root or paths.rules_dir()
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    files = sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                   and SOURCES_DIR not in p.relative_to(root).parts)
     rules: dict[str, Rule] = {}
     for path in files:
         rule = load_rule_file(path)
@@ -228,3 +301,42 @@ def engine_rule(rule: Rule) -> dict:
 
 def merged_config(rules: list[Rule]) -> dict:
     return {"rules": [engine_rule(r) for r in rules]}
+
+
+def write_expanded(rules: list[Rule], root: Path, out_dir: Path) -> list[Path]:
+    """Each rule as the engine runs it (`engine_rule`: source models expanded, docs
+    stripped), one file per rule in a tree that mirrors `root`, so that
+    `semgrep --test --config OUT fixtures` tests what a scan runs."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)  # stale files of removed rules would still be tested
+    written = []
+    for rule in rules:
+        target = out_dir / rule.path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump({"rules": [engine_rule(rule)]}, sort_keys=False), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m backend_review.rules --expand build/rules`: write the expanded pack."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(prog="python -m backend_review.rules")
+    parser.add_argument("--expand", metavar="DIR", type=Path, required=True,
+                        help="write every rule as the engine runs it into DIR, mirroring rules/")
+    parser.add_argument("--rules", metavar="DIR", type=Path, default=None,
+                        help="the rules tree (default: the bundled pack)")
+    args = parser.parse_args(argv)
+    root = (args.rules or paths.rules_dir()).resolve()
+    try:
+        written = write_expanded(load_pack(root), root, args.expand)
+    except RuleError as exc:
+        print(f"backend-review: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(written)} rules written to {args.expand}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

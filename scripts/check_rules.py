@@ -26,7 +26,7 @@ def main(dirs: list[str]) -> int:
     problems: list[str] = []
     rules = []
     for d in dirs:
-        for path in sorted(Path(d).rglob("*.yaml")):
+        for path in sorted(p for p in Path(d).rglob("*.yaml") if rules_mod.SOURCES_DIR not in p.parts):
             try:
                 rules.append(rules_mod.load_rule_file(path.resolve()))
             except rules_mod.RuleError as exc:
@@ -41,12 +41,16 @@ def main(dirs: list[str]) -> int:
         for tag in ("ruleid", "ok"):
             if f"{tag}: {rule.id}" not in text:
                 problems.append(f"{rule.id}: fixture has no `{tag}:` case")
-    for d in dirs:
-        rel = Path(d).resolve().relative_to(ROOT / "rules")
-        proc = subprocess.run([SEMGREP, "--test", *FLAGS, "--config", str(ROOT / "rules" / rel),
-                               str(ROOT / "fixtures" / rel)], capture_output=True, text=True)
-        if proc.returncode != 0 or "All tests passed" not in proc.stdout + proc.stderr:
-            problems.append(f"semgrep --test {d} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        # what the engine runs: shared source models expanded (as `make test-rules` does)
+        expanded = Path(tmp) / "rules"
+        rules_mod.write_expanded(rules, ROOT / "rules", expanded)
+        for d in dirs:
+            rel = Path(d).resolve().relative_to(ROOT / "rules")
+            proc = subprocess.run([SEMGREP, "--test", *FLAGS, "--config", str(expanded / rel),
+                                   str(ROOT / "fixtures" / rel)], capture_output=True, text=True)
+            if proc.returncode != 0 or "All tests passed" not in proc.stdout + proc.stderr:
+                problems.append(f"semgrep --test {d} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ruledocs.write_example_files(rules, root)
