@@ -536,3 +536,37 @@ def test_view_writes_rule_keeps_only_views_the_model_knows(cli, write_tree):
     [one] = json.loads(proc.stdout)["findings"]
     assert (one["evidence"]["path"], one["context"]["kind"]) == ("myapp/policy.py", "handler")
     assert one["related"][0]["path"] == "myapp/urls.py"  # the URLconf entry that makes it a view
+
+
+EXTENSION_ZIP = '''import os
+import shutil
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+
+app = FastAPI()
+ZIPS = "/srv/zips"
+
+
+@app.post("/extensions/{ext_id}/zip")
+def build_zip(ext_id: str):
+    path = os.path.join(ZIPS, ext_id + ".zip")
+    os.remove(path)
+    shutil.copyfile("/srv/stub.zip", path)
+    return FileResponse(path)
+
+
+@app.get("/extensions/{ext_id}/readme")
+def readme(ext_id: str):
+    return FileResponse(os.path.join(ZIPS, ext_id, "README.md"))
+'''
+PATH_RULE = "validation.python.path-traversal-request-path"
+
+
+def test_an_injection_rule_reports_one_finding_per_handler_with_the_other_sinks_related(cli, write_tree):
+    root = write_tree({"shop/api/extensions.py": EXTENSION_ZIP})
+    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    first, second = json.loads(proc.stdout)["findings"]
+    assert (first["evidence"]["start_line"], second["evidence"]["start_line"]) == (14, 21)
+    assert [r["line"] for r in first["related"] if "same problem" in r["message"]] == [15, 16]
+    assert "related" not in second  # a handler of its own
