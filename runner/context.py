@@ -23,8 +23,10 @@ Each rule says, in its metadata, where it applies:
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
+import textwrap
 
 from backend_review.finding import Finding, Region, Related, Severity
 from backend_review.fingerprint import finding_fingerprint, line_hashes
@@ -49,6 +51,8 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
         if level == "off":
             continue
         if _validated(f, meta.get("validated-by"), model, lines_of) or _wrapped(f, meta.get("wrapped-by"), model):
+            continue
+        if _constrained_sources(f, rule, model, lines_of):
             continue
         if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
             continue  # the project settles it once for every call (e.g. a global timeout patch)
@@ -78,6 +82,91 @@ def _validated(f: Finding, kinds, model: ProjectModel, lines_of) -> bool:
         return False
     body = "\n".join(lines_of(f.path)[scope.start - 1:scope.end])
     return _names_called(body, names)
+
+
+# Parameter types a web framework validates into a value that cannot carry a payload, and
+# parameters the server resolves itself (the source model's exclusions).
+SCALAR_TYPES = frozenset({"int", "float", "bool", "UUID", "date", "datetime", "time", "Decimal", "None"})
+SERVER_TYPES = frozenset({"Request", "Response", "WebSocket", "BackgroundTasks", "Session", "AsyncSession",
+                          "SecurityScopes", "HTTPConnection"})
+TYPE_WRAPPERS = frozenset({"Optional", "Union", "typing", "Annotated"})
+REQUEST_READ = re.compile(r"\b(request|req)\s*\.")
+
+
+def _constrained_sources(f: Finding, rule, model: ProjectModel, lines_of) -> bool:
+    """Whether a taint finding's handler has no source but parameters typed as a `Literal` or one
+    of the project's Enums. FastAPI (and pydantic) reject any other value before the handler
+    runs, so no client text reaches the sink. Semgrep's taint is intraprocedural, so when the
+    handler has no free-text parameter and reads nothing from `request`, the taint came from
+    one of those."""
+    if rule.raw.get("mode") != "taint":
+        return False
+    scope = model.enclosing_function(f.path, f.region.start_line)
+    if scope is None or scope.context not in ENTRY_POINTS:
+        return False
+    node = _function_node(f.path, scope, lines_of)
+    if node is None:
+        return False
+    body = "\n".join(lines_of(f.path)[node.body[0].lineno - 1:scope.end]) if node.body else ""
+    if REQUEST_READ.search(body):
+        return False
+    args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    defaults = dict(zip([a.arg for a in [*node.args.posonlyargs, *node.args.args]][::-1], node.args.defaults[::-1]))
+    defaults.update({a.arg: d for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d is not None})
+    if node.args.vararg or node.args.kwarg:
+        return False
+    enums, constrained = model.enum_classes(), False
+    for arg in args:
+        if arg.arg in ("self", "cls"):
+            continue
+        default = defaults.get(arg.arg)
+        if isinstance(default, ast.Call) and _last(ast.unparse(default.func)) in ("Depends", "Security"):
+            continue
+        kind = _parameter_kind(arg.annotation, enums)
+        if kind == "free":
+            return False
+        constrained |= kind == "constrained"
+    return constrained
+
+
+def _parameter_kind(annotation, enums: set[str]) -> str:
+    """`constrained` (Literal, a project Enum), `server` (resolved by the framework, a scalar) or `free`."""
+    if annotation is None:
+        return "free"
+    text = ast.unparse(annotation)
+    if re.search(r"\b(Depends|Security)\(", text) or re.search(r"(Dep|Deps|Dependency)$", text):
+        return "server"
+    inner = re.match(r"(typing\.)?Annotated\[(.*)\]$", text)
+    if inner and isinstance(annotation, ast.Subscript) and isinstance(annotation.slice, ast.Tuple):
+        return _parameter_kind(annotation.slice.elts[0], enums)
+    if re.match(r"(Optional\[)?(typing\.)?Literal\[", text):
+        return "constrained"
+    names = {_last(n) for n in re.findall(r"[A-Za-z_][\w.]*", text)} - TYPE_WRAPPERS
+    if names and names <= SCALAR_TYPES | SERVER_TYPES:
+        return "server"
+    if names and names <= SCALAR_TYPES | enums:
+        return "constrained"
+    return "free"
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _function_node(path: str, scope, lines_of):
+    """The `ast` node of a function scope (its signature and body), or None."""
+    text = "\n".join(lines_of(path)[scope.start - 1:scope.end])
+    try:
+        tree = ast.parse(textwrap.dedent(text))
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    for n in ast.walk(node):  # line numbers of the file, not of the snippet
+        if hasattr(n, "lineno"):
+            n.lineno += scope.start - 1
+    return node
 
 
 def _wrapped(f: Finding, kinds, model: ProjectModel) -> bool:

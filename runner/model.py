@@ -178,9 +178,27 @@ class ProjectModel:
         where = self.path_context(path)
         return not where or where[0] not in ("test", "migration")
 
+    def enum_classes(self) -> set[str]:
+        """Names of the project's Enum classes (also through the project's own Enum bases)."""
+        classes = [s for scopes in self.scopes.values() for s in scopes if s.kind == "class"]
+        found: set[str] = set()
+        while True:
+            more = {c.name for c in classes if c.name not in found and any(
+                _last_name(b) in ENUM_BASES or _last_name(b) in found for b in c.bases)}
+            if not more:
+                return found
+            found |= more
+
     def entry_points(self) -> list[Scope]:
         return [s for path, scopes in self.scopes.items() if self.deployed(path) for s in scopes
                 if s.kind == "function" and s.context in ENTRY_POINTS | {"job", "cli"}]
+
+
+ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
+
+
+def _last_name(expr: str) -> str:
+    return expr.rsplit(".", 1)[-1]
 
 
 # -- facts as rules ----------------------------------------------------------------------

@@ -570,3 +570,52 @@ def test_an_injection_rule_reports_one_finding_per_handler_with_the_other_sinks_
     assert (first["evidence"]["start_line"], second["evidence"]["start_line"]) == (14, 21)
     assert [r["line"] for r in first["related"] if "same problem" in r["message"]] == [15, 16]
     assert "related" not in second  # a handler of its own
+
+
+THEMED_LOGO = '''import os
+from typing import Literal, Optional
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+
+from shop.types import Theme
+
+app = FastAPI()
+ASSETS = "/srv/assets"
+
+
+@app.get("/logo")
+def logo(theme: Optional[Theme] = None):
+    return FileResponse(os.path.join(ASSETS, f"logo_{theme.value}.svg"))
+
+
+@app.get("/icon/{size}")
+def icon(size: Literal["small", "large"]):
+    return FileResponse(os.path.join(ASSETS, f"icon_{size}.svg"))
+
+
+@app.get("/font/{name}")
+def font(name: str, theme: Theme):
+    return FileResponse(os.path.join(ASSETS, theme.value, name))
+'''
+THEME_TYPES = '''from enum import Enum
+
+
+class ThemeBase(str, Enum):
+    pass
+
+
+class Theme(ThemeBase):
+    light = "light"
+    dark = "dark"
+'''
+
+
+def test_a_parameter_typed_as_a_project_enum_or_a_literal_is_no_taint_source(cli, write_tree):
+    root = write_tree({"shop/api/assets.py": THEMED_LOGO, "shop/types.py": THEME_TYPES})
+    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    # FastAPI rejects any other value of an Enum or Literal parameter; `name: str` is free text
+    assert [f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"]] == [25]
+    (root / "shop/types.py").write_text("class Theme:\n    light = 'light'\n")  # no Enum: free text
+    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert [f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"]] == [15, 25]
