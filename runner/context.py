@@ -11,7 +11,8 @@ Each rule says, in its metadata, where it applies:
       per: class       one per rule and outermost class (a view class), else per function
       per: project     one finding per rule for the whole scan, placed on the first fact of
                        kind `anchor` (the Celery app, the settings module) when there is one;
-                       none at all when a setting in `unless-setting` is defined anywhere
+                       none at all when a setting in `unless-setting` is defined anywhere,
+                       or when `anchor-required` and the scan holds no such fact
     validated-by:      fact kinds (e.g. `validator`) whose functions, called in the same
                        function as the finding, make it safe
     wrapped-by:        fact kinds (e.g. `wrapper`) inside which the finding is the wrapper's
@@ -215,6 +216,8 @@ def _one_for_project(group: list[Finding], rule, model: ProjectModel, lines_of) 
     if settled:
         return None
     anchors = sorted(model.of_kind(spec.get("anchor", "")), key=lambda f: (f.path, f.start))
+    if not anchors and spec.get("anchor-required"):
+        return None  # the setting belongs to a project the scan does not hold (a reusable app)
     first = group[0]
     related = [Related(g.path, g.region, "affected here") for g in group]
     if anchors:

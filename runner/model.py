@@ -346,7 +346,7 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
 # Django settings: names that make a module a settings module, and the settings rules read.
 SETTINGS_MODULE_KEYS = re.compile(r"^(INSTALLED_APPS|MIDDLEWARE|ROOT_URLCONF|DATABASES)$")
 SETTING_KEYS = re.compile(r"^(REST_FRAMEWORK|CACHES|SESSION_ENGINE|CELERY_\w+|CELERYD_\w+|RATELIMIT_\w+|DEBUG|"
-                          r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE)$")
+                          r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE|EMAIL_TIMEOUT|EMAIL_BACKEND)$")
 IMPORTS_GRAPHENE = re.compile(r"^[ \t]*(from|import)[ \t]+graphene", re.M)
 
 

@@ -619,3 +619,38 @@ def test_a_parameter_typed_as_a_project_enum_or_a_literal_is_no_taint_source(cli
     (root / "shop/types.py").write_text("class Theme:\n    light = 'light'\n")  # no Enum: free text
     proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
     assert [f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"]] == [15, 25]
+
+
+MAIL_VIEWS = '''from django.core.mail import send_mail
+from django.shortcuts import redirect
+
+
+def contact(request):
+    send_mail("Contact", request.POST["body"], None, ["support@example.com"])
+    return redirect("thanks")
+
+
+def reset(request):
+    send_mail("Reset", "link", None, [request.user.email])
+    return redirect("done")
+'''
+MAIL_SETTINGS = '''INSTALLED_APPS = ["django.contrib.auth", "shop"]
+ROOT_URLCONF = "shop.urls"
+EMAIL_HOST = "smtp.example.com"
+'''
+EMAIL_RULE = "resilience.python.django-email-without-timeout"
+
+
+def test_a_missing_email_timeout_is_one_finding_on_the_settings_and_none_for_a_reusable_app(cli, write_tree):
+    root = write_tree({"shop/views.py": MAIL_VIEWS})
+    proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []  # no settings module: the installer's settings decide
+    (root / "config").mkdir()
+    (root / "config/settings.py").write_text(MAIL_SETTINGS)
+    proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    [one] = json.loads(proc.stdout)["findings"]
+    assert (one["evidence"]["path"], one["evidence"]["start_line"]) == ("config/settings.py", 1)
+    assert [(r["path"], r["line"]) for r in one["related"]] == [("shop/views.py", 6), ("shop/views.py", 11)]
+    (root / "config/settings.py").write_text(MAIL_SETTINGS + "EMAIL_TIMEOUT = 30\n")
+    proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
