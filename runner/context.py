@@ -31,7 +31,7 @@ import textwrap
 
 from backend_review.finding import Finding, Region, Related, Severity
 from backend_review.fingerprint import finding_fingerprint, line_hashes
-from backend_review.model import ENTRY_POINTS, ProjectModel
+from backend_review.model import ENTRY_POINTS, ProjectModel, last_name
 
 DEFAULT_CONTEXTS = {"test": "off", "migration": "off"}
 
@@ -116,12 +116,12 @@ def _constrained_sources(f: Finding, rule, model: ProjectModel, lines_of) -> boo
     defaults.update({a.arg: d for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d is not None})
     if node.args.vararg or node.args.kwarg:
         return False
-    enums, constrained = model.enum_classes(), False
+    enums, constrained = model.enum_classes, False
     for arg in args:
         if arg.arg in ("self", "cls"):
             continue
         default = defaults.get(arg.arg)
-        if isinstance(default, ast.Call) and _last(ast.unparse(default.func)) in ("Depends", "Security"):
+        if isinstance(default, ast.Call) and last_name(ast.unparse(default.func)) in ("Depends", "Security"):
             continue
         kind = _parameter_kind(arg.annotation, enums)
         if kind == "free":
@@ -130,7 +130,7 @@ def _constrained_sources(f: Finding, rule, model: ProjectModel, lines_of) -> boo
     return constrained
 
 
-def _parameter_kind(annotation, enums: set[str]) -> str:
+def _parameter_kind(annotation, enums: frozenset[str]) -> str:
     """`constrained` (Literal, a project Enum), `server` (resolved by the framework, a scalar) or `free`."""
     if annotation is None:
         return "free"
@@ -142,16 +142,12 @@ def _parameter_kind(annotation, enums: set[str]) -> str:
         return _parameter_kind(annotation.slice.elts[0], enums)
     if re.match(r"(Optional\[)?(typing\.)?Literal\[", text):
         return "constrained"
-    names = {_last(n) for n in re.findall(r"[A-Za-z_][\w.]*", text)} - TYPE_WRAPPERS
+    names = {last_name(n) for n in re.findall(r"[A-Za-z_][\w.]*", text)} - TYPE_WRAPPERS
     if names and names <= SCALAR_TYPES | SERVER_TYPES:
         return "server"
     if names and names <= SCALAR_TYPES | enums:
         return "constrained"
     return "free"
-
-
-def _last(name: str) -> str:
-    return name.rsplit(".", 1)[-1]
 
 
 def _function_node(path: str, scope, lines_of):

@@ -22,6 +22,7 @@ Framework knowledge lives in the facts files; this module only knows the fact ki
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -178,15 +179,17 @@ class ProjectModel:
         where = self.path_context(path)
         return not where or where[0] not in ("test", "migration")
 
-    def enum_classes(self) -> set[str]:
-        """Names of the project's Enum classes (also through the project's own Enum bases)."""
+    @functools.cached_property
+    def enum_classes(self) -> frozenset[str]:
+        """Names of the project's Enum classes (also through the project's own Enum bases);
+        read after the model is built, once per scan."""
         classes = [s for scopes in self.scopes.values() for s in scopes if s.kind == "class"]
         found: set[str] = set()
         while True:
             more = {c.name for c in classes if c.name not in found and any(
-                _last_name(b) in ENUM_BASES or _last_name(b) in found for b in c.bases)}
+                last_name(b) in ENUM_BASES or last_name(b) in found for b in c.bases)}
             if not more:
-                return found
+                return frozenset(found)
             found |= more
 
     def entry_points(self) -> list[Scope]:
@@ -197,7 +200,8 @@ class ProjectModel:
 ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
 
 
-def _last_name(expr: str) -> str:
+def last_name(expr: str) -> str:
+    """`enum.Enum` -> `Enum`: the last part of a dotted name."""
     return expr.rsplit(".", 1)[-1]
 
 
