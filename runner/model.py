@@ -349,6 +349,11 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
 
 # Django settings: names that make a module a settings module, and the settings rules read.
 SETTINGS_MODULE_KEYS = re.compile(r"^(INSTALLED_APPS|MIDDLEWARE|ROOT_URLCONF|DATABASES)$")
+# ...but only where the module sets at least two of these: a reusable app that exports an
+# `INSTALLED_APPS` helper list (django-oscar's `oscar/__init__.py`) is not the project's settings
+SETTINGS_MARKERS = re.compile(r"^(INSTALLED_APPS|MIDDLEWARE|ROOT_URLCONF|DATABASES|SECRET_KEY|ALLOWED_HOSTS|"
+                              r"TEMPLATES|STATIC_URL|STATIC_ROOT|WSGI_APPLICATION|AUTH_USER_MODEL|TIME_ZONE|"
+                              r"USE_TZ|LANGUAGE_CODE|CACHES|LOGGING)$")
 SETTING_KEYS = re.compile(r"^(REST_FRAMEWORK|CACHES|SESSION_ENGINE|CELERY_\w+|CELERYD_\w+|RATELIMIT_\w+|DEBUG|"
                           r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE|EMAIL_TIMEOUT|EMAIL_BACKEND)$")
 IMPORTS_GRAPHENE = re.compile(r"^[ \t]*(from|import)[ \t]+graphene", re.M)
@@ -387,14 +392,24 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
 
 
 def _settings_facts(path: str, body: list) -> list[Fact]:
-    """Module-level assignments (also under `if`/`try`/`with`) of Django settings names."""
-    out = []
+    facts, markers = _settings_assignments(path, body)
+    if len(markers) < 2:
+        facts = [f for f in facts if f.kind != "settings-module"]
+    return facts
+
+
+def _settings_assignments(path: str, body: list) -> tuple[list[Fact], set[str]]:
+    """Module-level assignments (also under `if`/`try`/`with`) of Django settings names, and
+    the settings-module marker names assigned."""
+    out, markers = [], set()
     for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for name in (t.id for t in targets if isinstance(t, ast.Name)):
+                if SETTINGS_MARKERS.match(name):
+                    markers.add(name)
                 kind = ("settings-module" if SETTINGS_MODULE_KEYS.match(name) else
                         "setting" if SETTING_KEYS.match(name) else None)
                 if kind:
@@ -403,8 +418,10 @@ def _settings_facts(path: str, body: list) -> list[Fact]:
         for field_name in ("body", "orelse", "finalbody", "handlers"):
             inner = getattr(node, field_name, None)
             if isinstance(inner, list) and not isinstance(node, (ast.Assign, ast.AnnAssign)):
-                out += _settings_facts(path, inner)
-    return out
+                inner_facts, inner_markers = _settings_assignments(path, inner)
+                out += inner_facts
+                markers |= inner_markers
+    return out, markers
 
 
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")

@@ -72,3 +72,13 @@ def test_settings_and_graphene_facts_come_from_the_source():
     # `resolve_*` in a file that does not use graphene is an ordinary function
     _, facts = read_source("shop/paths.py", "def resolve_path(p):\n    return p\n")
     assert facts == []
+
+
+def test_a_reusable_apps_installed_apps_list_is_not_a_settings_module():
+    from backend_review.model import read_source
+    # django-oscar's oscar/__init__.py exports the list for the installer's settings
+    _, facts = read_source("oscar/__init__.py", "INSTALLED_APPS = ['oscar', 'oscar.apps.basket']\n")
+    assert facts == []
+    # a split settings module with two markers still is one
+    _, facts = read_source("shop/settings/prod.py", "DATABASES = {}\nALLOWED_HOSTS = ['shop.example']\n")
+    assert [(f.kind, f.get("key")) for f in facts] == [("settings-module", "DATABASES")]
