@@ -48,7 +48,7 @@ TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "examples", "exam
                        "samples", "sample", "e2e", "benchmarks", "bench"})
 # example_dags/, example_apps/, docs_examples/: examples named after what they show
 EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$")
-TEST_FILE = re.compile(r"^(test_.*|.*_tests?|conftest)\.pyi?$")
+TEST_FILE = re.compile(r"^(tests?|test_.*|.*_tests?|conftest)\.pyi?$")  # Django apps keep theirs in tests.py
 MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
 CLI_DIRS = frozenset({"scripts", "bin"})
 CLI_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py"})
@@ -245,6 +245,164 @@ def parse_fact(result: dict) -> Fact | None:
     return Fact(kind=kind, path=path, start=start, end=end, attrs=tuple(attrs), rule=str(result.get("check_id")))
 
 
+# -- facts read with the source ----------------------------------------------------------
+# A facts file's `decorators:` and `bases:` entries are matched here, on the same reading
+# of the source that finds functions and classes, not in the engine: nearly every function
+# of a web app has a route, task or command decorator, and each semgrep result costs
+# milliseconds in its CLI (two thirds of the facts' cost on the benchmark corpus).
+
+DECORATOR_KEYS = {"kind", "framework", "name", "form", "path", "first_param", "receiver_from", "field"}
+BASE_KEYS = {"kind", "framework", "base"}
+
+
+@dataclass(frozen=True)
+class DecoratorFact:
+    """`@name(...)` on a function makes it a route, handler, resolver, job or CLI command."""
+
+    kind: str
+    framework: str
+    name: re.Pattern  # the decorator's dotted name: `app.task`, `router.get`, `shared_task`
+    form: str = "any"  # `call` (`@x(...)`), `bare` (`@x`) or `any`
+    path: str = ""  # `any`: the first argument is the route's path; `literal`: and a string literal
+    first_param: re.Pattern | None = None  # the function's first parameter name
+    receiver_from: re.Pattern | None = None  # `@r.get(...)` where the module set `r = <call>()`
+    field: str = ""  # the GraphQL field: `arg` (the first argument) or `function` (its name)
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class BaseFact:
+    """`class C(base)` makes every method of C (and of C's subclasses) a handler, job..."""
+
+    kind: str
+    framework: str
+    base: re.Pattern
+    source: str = ""
+
+
+@functools.cache
+def source_fact_specs(language: str) -> tuple[tuple[DecoratorFact, ...], tuple[BaseFact, ...]]:
+    decorators, bases = [], []
+    lang_dir = paths.facts_dir() / language
+    for path in sorted(lang_dir.glob("*.yaml")) if lang_dir.is_dir() else ():
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        where = f"{path.parent.name}/{path.name}"
+        unknown = set(doc) - {"rules", "decorators", "bases"}
+        if unknown:
+            raise ValueError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+        for i, raw in enumerate(doc.get("decorators", []) or []):
+            decorators.append(_decorator_spec(raw, f"{where}: decorators[{i}]", path.stem))
+        for i, raw in enumerate(doc.get("bases", []) or []):
+            bases.append(_base_spec(raw, f"{where}: bases[{i}]", path.stem))
+    return tuple(decorators), tuple(bases)
+
+
+def _regex(raw: dict, key: str, where: str) -> re.Pattern | None:
+    if raw.get(key) is None:
+        return None
+    try:
+        return re.compile(str(raw[key]))
+    except re.error as exc:
+        raise ValueError(f"{where}: {key} is not a valid regex: {exc}") from None
+
+
+def _check(raw, allowed: set[str], kinds, where: str) -> None:
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: must be a mapping")
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if raw.get("kind") not in kinds:
+        raise ValueError(f"{where}: kind must be one of {', '.join(sorted(kinds))}, not {raw.get('kind')!r}")
+
+
+def _decorator_spec(raw, where: str, stem: str) -> DecoratorFact:
+    _check(raw, DECORATOR_KEYS, FUNCTION_KINDS, where)
+    if not raw.get("name"):
+        raise ValueError(f"{where}: name (a regex on the decorator's dotted name) is required")
+    for key, allowed in (("form", ("any", "call", "bare")), ("path", ("", "any", "literal")),
+                         ("field", ("", "arg", "function"))):
+        if str(raw.get(key, allowed[0])) not in allowed:
+            raise ValueError(f"{where}: {key} must be one of {', '.join(a for a in allowed if a)}")
+    return DecoratorFact(raw["kind"], str(raw.get("framework", "")), _regex(raw, "name", where),
+                         str(raw.get("form", "any")), str(raw.get("path", "")), _regex(raw, "first_param", where),
+                         _regex(raw, "receiver_from", where), str(raw.get("field", "")), f"facts.{stem}.{raw['kind']}")
+
+
+def _base_spec(raw, where: str, stem: str) -> BaseFact:
+    _check(raw, BASE_KEYS, CLASS_KINDS, where)
+    if not raw.get("base"):
+        raise ValueError(f"{where}: base (a regex on the base class as written) is required")
+    return BaseFact(raw["kind"], str(raw.get("framework", "")), _regex(raw, "base", where), f"facts.{stem}.{raw['kind']}")
+
+
+def dotted_name(node) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _is_string(node) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)))
+
+
+def decorator_facts(scope: Scope, decorators: list, first_param: str, module_calls: dict[str, str]) -> list[Fact]:
+    """The facts the `decorators:` specs make of a function's decorators (ast expressions)."""
+    out = []
+    specs = source_fact_specs("python")[0]
+    for node in decorators:
+        call = node if isinstance(node, ast.Call) else None
+        name = dotted_name(call.func if call else node)
+        if not name:
+            continue
+        receiver, _, last = name.rpartition(".")
+        for spec in specs:
+            if not spec.name.search(name) or (spec.form == "call" and not call) or (spec.form == "bare" and call):
+                continue
+            if spec.first_param and not spec.first_param.search(first_param):
+                continue
+            if spec.receiver_from and not (receiver in module_calls and spec.receiver_from.search(module_calls[receiver])):
+                continue
+            arg0 = call.args[0] if call and call.args and not isinstance(call.args[0], ast.Starred) else None
+            attrs = [("framework", spec.framework)] if spec.framework else []
+            if spec.path:
+                if arg0 is None or (spec.path == "literal" and not _is_string(arg0)):
+                    continue
+                methods = next((k.value for k in call.keywords if k.arg == "methods"), None)
+                attrs += [("path", _text(arg0)), ("method", last), ("router", receiver)]
+                if methods is not None:
+                    attrs.append(("methods", _text(methods)))
+            if spec.field == "arg":
+                if arg0 is None:
+                    continue
+                attrs.append(("field", _text(arg0)))
+            elif spec.field == "function":
+                attrs.append(("field", scope.name))
+            attrs.append(("via", name))
+            out.append(Fact(spec.kind, scope.path, scope.start, scope.end, tuple((k, v) for k, v in attrs if v),
+                            spec.source))
+    return out
+
+
+def base_facts(scope: Scope) -> list[Fact]:
+    out = []
+    for spec in source_fact_specs("python")[1]:
+        for base in scope.bases:
+            if spec.base.search(base):
+                attrs = (("framework", spec.framework), ("via", base)) if spec.framework else (("via", base),)
+                out.append(Fact(spec.kind, scope.path, scope.start, scope.end, attrs, spec.source))
+    return out
+
+
+def _text(node) -> str:
+    return " ".join(ast.unparse(node).split())
+
+
 # -- paths -------------------------------------------------------------------------------
 
 def path_context(path: str) -> tuple[str, str] | None:
@@ -283,10 +441,9 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
             model.facts.append(fact)
     if root is not None:
         model.specs = openapi_operations(root, model)
-    model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
-    _apply_router_prefixes(model)
     _scopes(model, root)
     model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
+    _apply_router_prefixes(model)
     _file_contexts(model)
     _mark_functions(model)
     _mark_classes(model)
@@ -366,12 +523,16 @@ def source_scopes(path: str, text: str) -> list[Scope]:
 def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
     """Functions and classes of one Python file, and its facts about them: with `ast`
     (parsing only; nothing is imported or run), else, for code this Python cannot parse
-    (newer syntax), scopes by indentation and no facts."""
+    (newer syntax), scopes by indentation and the facts their decorators and bases make."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
-        return _indented_scopes(path, text), []
+        return _indented_read(path, text)
     graphene = bool(IMPORTS_GRAPHENE.search(text))
+    mentions_timeout = "timeout" in text
+    module_calls = {t.id: dotted_name(node.value.func) for node in tree.body
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                    for t in node.targets if isinstance(t, ast.Name)}
     out, facts = [], []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -380,15 +541,45 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 # ast.unparse, not get_source_segment: that one splits the whole file again
                 # for every base (quadratic; seconds on large GraphQL schema files)
                 bases = [ast.unparse(b) for b in node.bases]
-                out.append(Scope("class", node.name, path, start, node.end_lineno or start,
-                                 bases=[" ".join(b.split()) for b in bases if b]))
+                scope = Scope("class", node.name, path, start, node.end_lineno or start,
+                              bases=[" ".join(b.split()) for b in bases if b])
+                facts += base_facts(scope)
             else:
-                out.append(Scope("function", node.name, path, start, node.end_lineno or start))
+                scope = Scope("function", node.name, path, start, node.end_lineno or start)
+                params = node.args.posonlyargs + node.args.args
+                facts += decorator_facts(scope, node.decorator_list, params[0].arg if params else "", module_calls)
+                if mentions_timeout and _sets_a_timeout(node):
+                    facts.append(Fact("wrapper", path, start, node.end_lineno or start,
+                                      (("name", node.name), ("sets", "timeout")), "source.timeout-wrapper"))
                 if graphene and node.name.startswith("resolve_") and len(node.name) > 8:
                     facts.append(Fact("resolver", path, start, node.end_lineno or start,
                                       (("framework", "graphene"), ("field", node.name)), "source.graphene-resolver"))
+            out.append(scope)
     facts += _settings_facts(path, tree.body)
     return out, facts
+
+
+def _sets_a_timeout(fn) -> bool:
+    """A project wrapper that gives the calls through it a timeout: it sets one in the keyword
+    arguments it passes on (`kwargs.setdefault("timeout", ...)`, `kwargs["timeout"] = ...`), or
+    takes a `timeout=` parameter with a default other than None and passes it to a call."""
+    params = fn.args.args + fn.args.kwonlyargs
+    defaults = [None] * (len(fn.args.args) - len(fn.args.defaults)) + list(fn.args.defaults) + list(fn.args.kw_defaults)
+    takes_timeout = any(a.arg == "timeout" and d is not None and not (isinstance(d, ast.Constant) and d.value is None)
+                        for a, d in zip(params, defaults))  # `timeout=None` passes on no timeout
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call):
+            if (isinstance(node.func, ast.Attribute) and node.func.attr == "setdefault" and node.args
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value == "timeout"):
+                return True
+            if takes_timeout and any(k.arg == "timeout" and isinstance(k.value, ast.Name) and k.value.id == "timeout"
+                                     for k in node.keywords):
+                return True
+        elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value == "timeout"
+                for t in node.targets):
+            return True
+    return False
 
 
 def _settings_facts(path: str, body: list) -> list[Fact]:
@@ -425,15 +616,46 @@ def _settings_assignments(path: str, body: list) -> tuple[list[Fact], set[str]]:
 
 
 _DEF = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?(?P<kind>def|class)[ \t]+(?P<name>\w+)")
+_MODULE_CALL = re.compile(r"^(\w+)[ \t]*(?::[^=\n]*)?=[ \t]*([\w.]+)[ \t]*\(", re.M)
+_FIRST_PARAM = re.compile(r"\bdef\s+\w+\s*(?:\[[^\]]*\])?\s*\(\s*(\w+)")
 
 
-def _indented_scopes(path: str, text: str) -> list[Scope]:
+def _indented_read(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
+    """For syntax newer than the runner's Python: scopes by indentation, and the facts of
+    their bases and of each decorator parsed on its own (a decorator is an expression)."""
+    scopes, decorators = _indented_scopes(path, text)
+    module_calls = {m.group(1): m.group(2) for m in _MODULE_CALL.finditer(text)}
+    facts = []
+    for scope in scopes:
+        if scope.kind == "class":
+            facts += base_facts(scope)
+            continue
+        head, texts = decorators.get(id(scope), ("", []))
+        nodes = []
+        for expr in texts:
+            try:
+                nodes.append(ast.parse(expr, mode="eval").body)
+            except (SyntaxError, ValueError, RecursionError):
+                pass
+        param = _FIRST_PARAM.search(head)
+        facts += decorator_facts(scope, nodes, param.group(1) if param else "", module_calls)
+    return scopes, facts
+
+
+def _indented_scopes(path: str, text: str) -> tuple[list[Scope], dict[int, tuple[str, list[str]]]]:
+    """Scopes by indentation, and for each function its `def` line and decorator texts."""
     lines = text.splitlines()
     out, open_scopes = [], []  # (indent, scope)
+    decorators: dict[int, tuple[str, list[str]]] = {}
     last_code = 0
-    decorators_from = None
+    decorators_from, texts, depth = None, [], 0
     for i, line in enumerate(lines, 1):
         stripped = line.strip()
+        if depth > 0:  # inside a decorator's brackets
+            texts[-1] += "\n" + stripped
+            depth += _bracket_depth(stripped)
+            last_code = i
+            continue
         if not stripped or stripped.startswith("#"):
             continue
         indent = len(line) - len(line.lstrip())
@@ -441,21 +663,31 @@ def _indented_scopes(path: str, text: str) -> list[Scope]:
             open_scopes.pop()[1].end = last_code
         if stripped.startswith("@"):
             decorators_from = decorators_from or i
+            texts.append(stripped[1:])
+            depth = max(_bracket_depth(stripped), 0)
         else:
             m = _DEF.match(line)
             if m:
                 scope = Scope("function" if m.group("kind") == "def" else "class", m.group("name"), path,
                               decorators_from or i, i)
                 if scope.kind == "class":
-                    head = re.match(r"\s*class\s+\w+\s*\((.*)\)\s*:", line)
+                    head = re.match(r"\s*class\s+\w+\s*(?:\[[^\]]*\])?\s*\((.*)\)\s*:", line)
                     scope.bases = [b.strip() for b in head.group(1).split(",") if b.strip() and "=" not in b] if head else []
+                else:
+                    decorators[id(scope)] = (" ".join(lines[i - 1:i + 4]), texts)
                 open_scopes.append((indent, scope))
                 out.append(scope)
-            decorators_from = None
+            decorators_from, texts = None, []
         last_code = i
     for _, scope in open_scopes:
         scope.end = last_code
-    return out
+    return out, decorators
+
+
+def _bracket_depth(line: str) -> int:
+    """Brackets opened minus closed on a line, strings and comments ignored (roughly)."""
+    code = re.sub(r"#.*$", "", re.sub(r"(['\"]).*?\1", "", line))
+    return sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
 
 
 def _file_contexts(model: ProjectModel) -> None:

@@ -10,6 +10,8 @@ from backend_review.model import path_context
     ("shop/sample_apps/app.py", "test"),
     ("shop/examples/app.py", "test"),
     ("shop/tests/test_views.py", "test"),
+    ("shop/tests.py", "test"),                # a Django app's own test module
+    ("shop/contests.py", None),
     ("shop/.semgrep/rule.py", "test"),
     ("shop/migrations/0001_initial.py", "migration"),
     ("shop/management/commands/sync.py", "cli"),
