@@ -44,7 +44,7 @@ CLASS_KINDS = {"handler-class": "handler", "resolver-class": "resolver", "job-cl
 REF_KINDS = {"route-ref": "handler", "resolver-ref": "resolver", "job-ref": "job"}
 
 # Path conventions (POSIX, relative to the scan root).
-TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "examples", "example", "docs", "doc",
+TEST_DIRS = frozenset({"tests", "test", "testing", "testutils", "test_utils", "fixtures", "examples", "example", "docs", "doc",
                        "samples", "sample", "e2e", "benchmarks", "bench"})
 # example_dags/, example_apps/, docs_examples/: examples named after what they show
 EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$")

@@ -11,6 +11,7 @@ from backend_review.model import path_context
     ("shop/examples/app.py", "test"),
     ("shop/tests/test_views.py", "test"),
     ("shop/tests.py", "test"),                # a Django app's own test module
+    ("shop/testutils/settings.py", "test"),
     ("shop/contests.py", None),
     ("shop/.semgrep/rule.py", "test"),
     ("shop/migrations/0001_initial.py", "migration"),
