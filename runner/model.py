@@ -207,18 +207,29 @@ def last_name(expr: str) -> str:
 
 # -- facts as rules ----------------------------------------------------------------------
 
+def facts_files(language: str) -> list[tuple[str, str, dict]]:
+    """Each facts file of a language as (where, stem, document): `rules:` for the engine,
+    `decorators:` and `bases:` for the runner's own reading of the source."""
+    out = []
+    lang_dir = paths.facts_dir() / language
+    for path in sorted(lang_dir.glob("*.yaml")) if lang_dir.is_dir() else ():
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        where = f"{path.parent.name}/{path.name}"
+        unknown = set(doc) - {"rules", "decorators", "bases"}
+        if unknown:
+            raise ValueError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+        out.append((where, path.stem, doc))
+    return out
+
+
 def fact_rules(languages: set[str] | frozenset[str]) -> list[dict]:
     """The fact rules for these languages, ready to merge into the engine config."""
     out = []
-    root = paths.facts_dir()
-    for lang_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else ():
-        if lang_dir.name not in languages:
-            continue
-        for path in sorted(lang_dir.glob("*.yaml")):
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            for rule in doc.get("rules", []):
+    for language in sorted(languages):
+        for where, _, doc in facts_files(language):
+            for rule in doc.get("rules", []) or []:
                 if not str(rule.get("id", "")).startswith(FACT_PREFIX):
-                    raise ValueError(f"{path}: fact rule id {rule.get('id')!r} must start with {FACT_PREFIX!r}")
+                    raise ValueError(f"{where}: fact rule id {rule.get('id')!r} must start with {FACT_PREFIX!r}")
                 out.append(rule)
     return out
 
@@ -283,17 +294,11 @@ class BaseFact:
 @functools.cache
 def source_fact_specs(language: str) -> tuple[tuple[DecoratorFact, ...], tuple[BaseFact, ...]]:
     decorators, bases = [], []
-    lang_dir = paths.facts_dir() / language
-    for path in sorted(lang_dir.glob("*.yaml")) if lang_dir.is_dir() else ():
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        where = f"{path.parent.name}/{path.name}"
-        unknown = set(doc) - {"rules", "decorators", "bases"}
-        if unknown:
-            raise ValueError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+    for where, stem, doc in facts_files(language):
         for i, raw in enumerate(doc.get("decorators", []) or []):
-            decorators.append(_decorator_spec(raw, f"{where}: decorators[{i}]", path.stem))
+            decorators.append(_decorator_spec(raw, f"{where}: decorators[{i}]", stem))
         for i, raw in enumerate(doc.get("bases", []) or []):
-            bases.append(_base_spec(raw, f"{where}: bases[{i}]", path.stem))
+            bases.append(_base_spec(raw, f"{where}: bases[{i}]", stem))
     return tuple(decorators), tuple(bases)
 
 
@@ -549,10 +554,10 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 params = node.args.posonlyargs + node.args.args
                 facts += decorator_facts(scope, node.decorator_list, params[0].arg if params else "", module_calls)
                 if mentions_timeout and _sets_a_timeout(node):
-                    facts.append(Fact("wrapper", path, start, node.end_lineno or start,
+                    facts.append(Fact("wrapper", path, scope.start, scope.end,
                                       (("name", node.name), ("sets", "timeout")), "source.timeout-wrapper"))
                 if graphene and node.name.startswith("resolve_") and len(node.name) > 8:
-                    facts.append(Fact("resolver", path, start, node.end_lineno or start,
+                    facts.append(Fact("resolver", path, scope.start, scope.end,
                                       (("framework", "graphene"), ("field", node.name)), "source.graphene-resolver"))
             out.append(scope)
     facts += _settings_facts(path, tree.body)
