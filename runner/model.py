@@ -48,6 +48,8 @@ TEST_DIRS = frozenset({"tests", "test", "testing", "testutils", "test_utils", "f
                        "samples", "sample", "e2e", "benchmarks", "bench"})
 # example_dags/, example_apps/, docs_examples/: examples named after what they show
 EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$")
+# devproject/, demo_site/, testapp/: the project a package ships to develop or demo itself
+DEV_PROJECT_DIR = re.compile(r"^(dev|demo|test|testing|example|sample)_?(project|site|app|server)s?$")
 TEST_FILE = re.compile(r"^(tests?|test_.*|.*_tests?|conftest)\.pyi?$")  # Django apps keep theirs in tests.py
 MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
 CLI_DIRS = frozenset({"scripts", "bin"})
@@ -420,6 +422,8 @@ def path_context(path: str) -> tuple[str, str] | None:
             return "test", f"in the dot folder {part}/ (not deployed code)"
         if part in TEST_DIRS or EXAMPLE_DIR.match(part):
             return "test", f"in a {part}/ folder (not deployed code)"
+        if DEV_PROJECT_DIR.match(part):
+            return "test", f"in {part}/, a development or demo project (not deployed code)"
     if TEST_FILE.match(name):
         return "test", f"{name} is a test module"
     for part in folders:

@@ -21,6 +21,11 @@ from backend_review.model import path_context
     ("shop/examples_service.py", None),       # a module name, not a folder
     ("shop/counterexamples/views.py", None),  # only whole words before/after `_`
     ("shop/resample/views.py", None),
+    ("devproject/settings.py", "test"),       # the project a package ships to develop itself
+    ("shop/demo_site/urls.py", "test"),
+    ("shop/testapp/models.py", "test"),
+    ("shop/devices/views.py", None),
+    ("shop/project/settings.py", None),
 ])
 def test_path_context(path, context):
     found = path_context(path)

@@ -1,0 +1,58 @@
+"""Rule behaviour that one fixture file cannot show: a library whose import changes what a
+call means (joserfc's `jwt.decode` beside PyJWT's), and a finding that is reported once for
+the whole project with the other places as related locations."""
+import json
+
+PYJWT = (
+    "import jwt\n"
+    "\n"
+    "def read(token, key):\n"
+    "    return jwt.decode(token, key)\n"
+)
+JOSERFC = (
+    "from joserfc import jwt\n"
+    "from joserfc.jwk import OctKey\n"
+    "\n"
+    "def read(token, secret):\n"
+    "    return jwt.decode(token, OctKey.import_key(secret)).claims\n"
+)
+
+THREADS = (
+    "import threading\n"
+    "from flask import Blueprint, redirect\n"
+    "\n"
+    "bp = Blueprint('tags', __name__)\n"
+    "\n"
+    "def remove_tag(uuid):\n"
+    "    pass\n"
+    "\n"
+    "@bp.post('/tags/<uuid>/delete')\n"
+    "def delete_tag(uuid):\n"
+    "    threading.Thread(target=remove_tag, args=(uuid,), daemon=True).start()\n"
+    "    return redirect('/tags')\n"
+    "\n"
+    "@bp.post('/tags/clear')\n"
+    "def clear_tags():\n"
+    "    threading.Thread(target=remove_tag, args=('*',), daemon=True).start()\n"
+    "    return redirect('/tags')\n"
+)
+
+
+def _findings(cli, root, rule):
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--rule", rule, "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+    return [f for f in json.loads(proc.stdout)["findings"] if f["rule"] == rule]
+
+
+def test_joserfc_decode_is_not_an_unpinned_pyjwt_decode(cli, write_tree):
+    root = write_tree({"auth/pyjwt_tokens.py": PYJWT, "auth/joserfc_tokens.py": JOSERFC})
+    found = _findings(cli, root, "auth.python.jwt-algorithm-not-pinned")
+    assert [f["evidence"]["path"] for f in found] == ["auth/pyjwt_tokens.py"]
+
+
+def test_threads_started_in_handlers_are_one_finding_for_the_project(cli, write_tree):
+    root = write_tree({"app/tags.py": THREADS})
+    found = _findings(cli, root, "jobs.python.thread-started-in-request-handler")
+    assert len(found) == 1
+    assert found[0]["evidence"]["start_line"] == 11
+    assert [r["line"] for r in found[0]["related"]] == [16]
