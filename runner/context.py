@@ -211,8 +211,12 @@ def _one_for_project(group: list[Finding], rule, model: ProjectModel, lines_of) 
     settled = set(spec.get("unless-setting") or ()) & model.setting_keys()
     if settled:
         return None
-    anchors = sorted(model.of_kind(spec.get("anchor", "")), key=lambda f: (f.path, f.start))
-    if not anchors and spec.get("anchor-required"):
+    found = model.of_kind(spec.get("anchor", ""))
+    # an app or settings module in code the rule is off for (a package's devproject/, a test
+    # settings module) is not where the deployed project configures it
+    anchors = sorted((a for a in found if policy(rule).get(model.place(a.path, a.start).context) != "off"),
+                     key=lambda f: (f.path, f.start))
+    if not anchors and (spec.get("anchor-required") or found):
         return None  # the setting belongs to a project the scan does not hold (a reusable app)
     first = group[0]
     related = [Related(g.path, g.region, "affected here") for g in group]

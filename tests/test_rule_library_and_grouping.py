@@ -56,3 +56,34 @@ def test_threads_started_in_handlers_are_one_finding_for_the_project(cli, write_
     assert len(found) == 1
     assert found[0]["evidence"]["start_line"] == 11
     assert [r["line"] for r in found[0]["related"]] == [16]
+
+
+DEV_CELERY = (
+    "from celery import Celery\n"
+    "\n"
+    "app = Celery('devproject')\n"
+    "app.config_from_object('django.conf:settings', namespace='CELERY')\n"
+)
+FORUM_TASKS = (
+    "import requests\n"
+    "from celery import shared_task\n"
+    "\n"
+    "@shared_task\n"
+    "def fetch_avatar(url):\n"
+    "    return requests.get(url, timeout=10).content\n"
+)
+SITE_CELERY = DEV_CELERY.replace("devproject", "site")
+
+
+def test_a_celery_app_in_a_dev_project_is_not_where_the_deployer_sets_limits(cli, write_tree):
+    # a reusable app that ships devproject/ to develop itself: the deployer's own Celery app
+    # sets the time limits, so there is no project to report the missing setting on
+    root = write_tree({"devproject/celery.py": DEV_CELERY, "forum/tasks.py": FORUM_TASKS})
+    assert _findings(cli, root, "jobs.python.celery-task-without-time-limit") == []
+
+
+def test_a_deployed_celery_app_takes_the_missing_time_limit(cli, write_tree):
+    root = write_tree({"devproject/celery.py": DEV_CELERY, "site/celery.py": SITE_CELERY,
+                       "forum/tasks.py": FORUM_TASKS})
+    found = _findings(cli, root, "jobs.python.celery-task-without-time-limit")
+    assert [f["evidence"]["path"] for f in found] == ["site/celery.py"]
