@@ -12,7 +12,8 @@ Each rule says, in its metadata, where it applies:
       per: project     one finding per rule for the whole scan, placed on the first fact of
                        kind `anchor` (the Celery app, the settings module) when there is one;
                        none at all when a setting in `unless-setting` is defined anywhere,
-                       or when `anchor-required` and the scan holds no such fact
+                       or when `anchor-required` and the scan holds no such fact, or when the
+                       only such facts are in code the rule is off for (a devproject/)
     validated-by:      fact kinds (e.g. `validator`) whose functions, called in the same
                        function as the finding, make it safe
     wrapped-by:        fact kinds (e.g. `wrapper`) inside which the finding is the wrapper's
@@ -21,6 +22,9 @@ Each rule says, in its metadata, where it applies:
                        settles the rule for every call (pretix patches HTTPAdapter.send)
     requires-layer:    module or package names (e.g. `services`, `daos`); the rule applies
                        only to projects that have one (a layer the finding would bypass)
+    admin-only:        severity (or `off`) in a handler only the site's administrators reach
+                       (`@staff_member_required`, `Depends(check_admin)`, `IsAdminUser`): for
+                       rules whose attacker is the caller (a path or URL the admin chooses)
 """
 from __future__ import annotations
 
@@ -60,6 +64,14 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
         if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
             continue  # no service or data-access layer to bypass: querying in the handler is the design
         f.context, f.context_reason = placement.context, placement.reason
+        admin = meta.get("admin-only")
+        if admin and placement.context in ENTRY_POINTS:
+            guard = model.admin_guard(f.path, f.region.start_line)
+            if guard is not None:
+                if admin == "off":
+                    continue  # the caller is the site's administrator: the rule's attacker is not
+                level = admin
+                f.context_reason += f"; only administrators reach it ({guard.get('guard')})"
         if level:
             f.severity = Severity.parse(level)
         route, scope = placement.route, placement.scope

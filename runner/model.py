@@ -153,6 +153,12 @@ class ProjectModel:
     def enclosing_function(self, path: str, line: int) -> Scope | None:
         return self.enclosing(path, line, "function")
 
+    def admin_guard(self, path: str, line: int) -> Fact | None:
+        """The administrators-only guard (`admin-only` fact) on the function or class view
+        around `line`, if there is one."""
+        return next((f for f in self.facts if f.kind == "admin-only" and f.path == path and f.start <= line <= f.end),
+                    None)
+
     def enclosing(self, path: str, line: int, kind: str, outermost: bool = False) -> Scope | None:
         found = None
         for scope in self.scopes.get(path, ()):  # outermost first
@@ -523,6 +529,14 @@ SETTINGS_MARKERS = re.compile(r"^(INSTALLED_APPS|MIDDLEWARE|ROOT_URLCONF|DATABAS
 SETTING_KEYS = re.compile(r"^(REST_FRAMEWORK|CACHES|SESSION_ENGINE|CELERY_\w+|CELERYD_\w+|RATELIMIT_\w+|DEBUG|"
                           r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE|EMAIL_TIMEOUT|EMAIL_BACKEND)$")
 IMPORTS_GRAPHENE = re.compile(r"^[ \t]*(from|import)[ \t]+graphene", re.M)
+# Guards that let only the site's administrators in (the operator's own accounts): decorators
+# (`@admin_required`, `@staff_member_required`, `@superuser_required`), FastAPI dependencies
+# (`Depends(check_admin)`, `Depends(get_admin_user)`), DRF's `IsAdminUser`. Organisation or
+# project admins of a multi-tenant service are other customers, so `org_admin`-style guards
+# and role checks with arguments are not these.
+ADMIN_GUARD = re.compile(r"^_?(require[sd]?_|check_|get_|get_current_|current_|ensure_|verify_|is_)?"
+                         r"(super_?user|admin|site_admin|staff|staff_member)(_user|_required|_only|_access)?$")
+ADMIN_TEST = re.compile(r"\.is_(superuser|staff|admin)\b")
 
 
 def source_scopes(path: str, text: str) -> list[Scope]:
@@ -553,10 +567,15 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 scope = Scope("class", node.name, path, start, node.end_lineno or start,
                               bases=[" ".join(b.split()) for b in bases if b])
                 facts += base_facts(scope)
+                guard = _class_admin_guard(node)
             else:
                 scope = Scope("function", node.name, path, start, node.end_lineno or start)
                 params = node.args.posonlyargs + node.args.args
                 facts += decorator_facts(scope, node.decorator_list, params[0].arg if params else "", module_calls)
+                guard = _function_admin_guard(node)
+            if guard:
+                facts.append(Fact("admin-only", path, scope.start, scope.end, (("guard", guard),), "source.admin-guard"))
+            if not isinstance(node, ast.ClassDef):
                 if mentions_timeout and _sets_a_timeout(node):
                     facts.append(Fact("wrapper", path, scope.start, scope.end,
                                       (("name", node.name), ("sets", "timeout")), "source.timeout-wrapper"))
@@ -566,6 +585,61 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
             out.append(scope)
     facts += _settings_facts(path, tree.body)
     return out, facts
+
+
+def _guard_name(node) -> str:
+    """The guard a decorator or dependency names, if it is an administrators-only one:
+    `admin_required`, `staff_member_required(...)`, `Depends(check_admin)`,
+    `user_passes_test(lambda u: u.is_superuser)`, `permission_classes = [IsAdminUser]`."""
+    if isinstance(node, ast.Call):
+        name = dotted_name(node.func).rsplit(".", 1)[-1]
+        if name in ("Depends", "Security") and node.args:
+            return _guard_name(node.args[0])
+        if name == "user_passes_test" and node.args and ADMIN_TEST.search(ast.unparse(node.args[0])):
+            return "user_passes_test(" + ast.unparse(node.args[0]) + ")"
+        node = node.func
+    name = dotted_name(node).rsplit(".", 1)[-1]
+    return name if name and (ADMIN_GUARD.match(name.lower()) or name == "IsAdminUser") else ""
+
+
+def _function_admin_guard(fn) -> str:
+    """An administrators-only guard on a function: a decorator, a route's
+    `dependencies=[Depends(...)]`, or a parameter filled by such a dependency."""
+    for dec in fn.decorator_list:
+        guard = _guard_name(dec)
+        if guard:
+            return guard
+        if isinstance(dec, ast.Call):
+            for kw in dec.keywords:
+                if kw.arg == "dependencies" and isinstance(kw.value, (ast.List, ast.Tuple)):
+                    guard = next((g for g in map(_guard_name, kw.value.elts) if g), "")
+                    if guard:
+                        return guard
+    defaults = list(fn.args.defaults) + [d for d in fn.args.kw_defaults if d is not None]
+    annotations = [a.annotation for a in fn.args.args + fn.args.kwonlyargs if a.annotation is not None]
+    for node in defaults + [m for a in annotations if isinstance(a, ast.Subscript) for m in ast.walk(a.slice)]:
+        if isinstance(node, ast.Call) and dotted_name(node.func).rsplit(".", 1)[-1] in ("Depends", "Security"):
+            guard = _guard_name(node)
+            if guard:
+                return guard
+    return ""
+
+
+def _class_admin_guard(cls) -> str:
+    """A class-based view only administrators reach: an admin-only decorator on the class
+    (`@method_decorator(staff_member_required, name="dispatch")`) or DRF's
+    `permission_classes = [IsAdminUser]` (the only class listed)."""
+    for dec in cls.decorator_list:
+        guard = _guard_name(dec)
+        if not guard and isinstance(dec, ast.Call) and dotted_name(dec.func).endswith("method_decorator") and dec.args:
+            guard = _guard_name(dec.args[0])
+        if guard:
+            return guard
+    for stmt in cls.body:
+        if (isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "permission_classes" for t in stmt.targets)
+                and isinstance(stmt.value, (ast.List, ast.Tuple)) and len(stmt.value.elts) == 1):
+            return _guard_name(stmt.value.elts[0])
+    return ""
 
 
 def _sets_a_timeout(fn) -> bool:
@@ -1012,6 +1086,9 @@ def describe(model: ProjectModel) -> dict:
         "settings": settings,
         "wrappers": helpers["wrapper"],
         "validators": helpers["validator"],
+        "admin_only": [{"path": f.path, "line": f.start, "guard": f.get("guard")} for f in model.facts
+                       if f.kind == "admin-only" and model.deployed(f.path)
+                       and model.place(f.path, f.start).context in ENTRY_POINTS],
         "unresolved": [{"path": f.path, "line": f.start, "kind": f.kind,
                         "target": f.get("target") or f.get("operationId")} for f in model.unresolved],
         "files_by_context": dict(sorted(counts.items())),

@@ -29,6 +29,7 @@ def text(view: dict) -> str:
     section("Settings", [f"{s['framework']:<8} {s['key'] or '(app)'}  {_where(s)}" for s in view["settings"]])
     section("Project wrappers", [f"{w['name']} (sets {w['kind']})  {_where(w)}" for w in view["wrappers"]])
     section("Project validators", [f"{v['name']} ({v['kind']})  {_where(v)}" for v in view["validators"]])
+    section("Administrators-only entry points", [f"{a['guard']}  {_where(a)}" for a in view["admin_only"]])
     if view["unresolved"]:
         section("Registrations naming nothing scanned", [f"{u['kind']} {u['target']}  {_where(u)}"
                                                           for u in view["unresolved"]])
