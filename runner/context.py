@@ -35,7 +35,7 @@ import textwrap
 
 from backend_review.finding import Finding, Region, Related, Severity
 from backend_review.fingerprint import finding_fingerprint, line_hashes
-from backend_review.model import ENTRY_POINTS, ProjectModel, last_name
+from backend_review.model import ENTRY_POINTS, FASTAPI_DEPENDENCY, ProjectModel, last_name
 
 DEFAULT_CONTEXTS = {"test": "off", "migration": "off"}
 
@@ -133,7 +133,7 @@ def _constrained_sources(f: Finding, rule, model: ProjectModel, lines_of) -> boo
         if arg.arg in ("self", "cls"):
             continue
         default = defaults.get(arg.arg)
-        if isinstance(default, ast.Call) and last_name(ast.unparse(default.func)) in ("Depends", "Security"):
+        if isinstance(default, ast.Call) and last_name(ast.unparse(default.func)) in FASTAPI_DEPENDENCY:
             continue
         kind = _parameter_kind(arg.annotation, enums)
         if kind == "free":

@@ -208,6 +208,10 @@ class ProjectModel:
 ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
 
 
+# FastAPI's dependency markers: a parameter default or `dependencies=[...]` entry
+FASTAPI_DEPENDENCY = ("Depends", "Security")
+
+
 def last_name(expr: str) -> str:
     """`enum.Enum` -> `Enum`: the last part of a dotted name."""
     return expr.rsplit(".", 1)[-1]
@@ -477,7 +481,7 @@ def _apply_router_prefixes(model: ProjectModel) -> None:
     mounts: dict[str, list[Fact]] = {}
     for f in model.facts:
         if f.kind == "mount":
-            mounts.setdefault(f.get("name").rsplit(".", 1)[-1], []).append(f)
+            mounts.setdefault(last_name(f.get("name")), []).append(f)
 
     def literal(fact: Fact | None) -> str:
         text = _unquote(fact.get("prefix")) if fact else ""
@@ -572,16 +576,15 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 scope = Scope("function", node.name, path, start, node.end_lineno or start)
                 params = node.args.posonlyargs + node.args.args
                 facts += decorator_facts(scope, node.decorator_list, params[0].arg if params else "", module_calls)
-                guard = _function_admin_guard(node)
-            if guard:
-                facts.append(Fact("admin-only", path, scope.start, scope.end, (("guard", guard),), "source.admin-guard"))
-            if not isinstance(node, ast.ClassDef):
                 if mentions_timeout and _sets_a_timeout(node):
                     facts.append(Fact("wrapper", path, scope.start, scope.end,
                                       (("name", node.name), ("sets", "timeout")), "source.timeout-wrapper"))
                 if graphene and node.name.startswith("resolve_") and len(node.name) > 8:
                     facts.append(Fact("resolver", path, scope.start, scope.end,
                                       (("framework", "graphene"), ("field", node.name)), "source.graphene-resolver"))
+                guard = _function_admin_guard(node)
+            if guard:
+                facts.append(Fact("admin-only", path, scope.start, scope.end, (("guard", guard),), "source.admin-guard"))
             out.append(scope)
     facts += _settings_facts(path, tree.body)
     return out, facts
@@ -592,13 +595,13 @@ def _guard_name(node) -> str:
     `admin_required`, `staff_member_required(...)`, `Depends(check_admin)`,
     `user_passes_test(lambda u: u.is_superuser)`, `permission_classes = [IsAdminUser]`."""
     if isinstance(node, ast.Call):
-        name = dotted_name(node.func).rsplit(".", 1)[-1]
-        if name in ("Depends", "Security") and node.args:
+        name = last_name(dotted_name(node.func))
+        if name in FASTAPI_DEPENDENCY and node.args:
             return _guard_name(node.args[0])
         if name == "user_passes_test" and node.args and ADMIN_TEST.search(ast.unparse(node.args[0])):
             return "user_passes_test(" + ast.unparse(node.args[0]) + ")"
         node = node.func
-    name = dotted_name(node).rsplit(".", 1)[-1]
+    name = last_name(dotted_name(node))
     return name if name and (ADMIN_GUARD.match(name.lower()) or name == "IsAdminUser") else ""
 
 
@@ -618,7 +621,7 @@ def _function_admin_guard(fn) -> str:
     defaults = list(fn.args.defaults) + [d for d in fn.args.kw_defaults if d is not None]
     annotations = [a.annotation for a in fn.args.args + fn.args.kwonlyargs if a.annotation is not None]
     for node in defaults + [m for a in annotations if isinstance(a, ast.Subscript) for m in ast.walk(a.slice)]:
-        if isinstance(node, ast.Call) and dotted_name(node.func).rsplit(".", 1)[-1] in ("Depends", "Security"):
+        if isinstance(node, ast.Call) and last_name(dotted_name(node.func)) in FASTAPI_DEPENDENCY:
             guard = _guard_name(node)
             if guard:
                 return guard
@@ -861,7 +864,7 @@ def _mark_classes(model: ProjectModel) -> None:
             if scope.context is not None:
                 continue
             for base in scope.bases:
-                parent = base.rsplit(".", 1)[-1]
+                parent = last_name(base)
                 if parent in marked:
                     _set(scope, marked[parent][0], f"{scope.name} derives from {parent} ({marked[parent][0]})")
                     marked[scope.name] = (scope.context, scope.reason)
