@@ -51,7 +51,7 @@ new-rule: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-## ecosystem: the pack on 12 pinned real backends vs bench/ecosystem/snapshot.json (not part of make test)
+## ecosystem: the pack on the pinned real backends of bench/ecosystem/projects.toml vs snapshot.json (not part of make test)
 ##   make ecosystem ARGS="--project pretix --update"; options: python -m bench.ecosystem.run --help
 ecosystem: $(STAMP)
 	$(BIN)/python -m bench.ecosystem.run $(ARGS)
