@@ -9,6 +9,8 @@ Each rule says, in its metadata, where it applies:
     aggregate:         (every rule: one finding per statement, i.e. per rule, file and line)
       per: function    one finding per rule and function, the other places related
       per: class       one per rule and outermost class (a view class), else per function
+      per: value       one per rule and value (the last string literal of the matched line),
+                       e.g. one key copied into several modules; the other places related
       per: project     one finding per rule for the whole scan, placed on the first fact of
                        kind `anchor` (the Celery app, the settings module) when there is one;
                        none at all when a setting in `unless-setting` is defined anywhere,
@@ -201,6 +203,12 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
         if per == "project":
             project.setdefault(f.rule_id, []).append(f)
             continue
+        if per == "value" and (literal := _value_literal(f.snippet)):
+            key = (f.rule_id, literal)
+            if key in groups:
+                groups[key].related.append(Related(f.path, f.region, "the same value again"))
+                continue
+            groups[key] = f
         if per in ("function", "class"):
             scope = ((model.enclosing(f.path, f.region.start_line, "class", outermost=True) if per == "class" else None)
                      or model.enclosing_function(f.path, f.region.start_line))
@@ -216,6 +224,15 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
         if merged is not None:
             out.append(merged)
     return out
+
+
+_LITERAL = re.compile(r"""(['"])((?:\\.|(?!\1).)+)\1""")
+
+
+def _value_literal(code: str) -> str | None:
+    """The last string literal of a matched line: the value of `KEY = "..."` or `"key": "..."`."""
+    found = _LITERAL.findall(code)
+    return found[-1][1] if found else None
 
 
 def _one_for_project(group: list[Finding], rule, model: ProjectModel, lines_of) -> Finding | None:

@@ -1,6 +1,6 @@
 """Rule behaviour that one fixture file cannot show: a library whose import changes what a
 call means (joserfc's `jwt.decode` beside PyJWT's), and a finding that is reported once for
-the whole project with the other places as related locations."""
+the whole project (or once per value) with the other places as related locations."""
 import json
 
 PYJWT = (
@@ -87,3 +87,25 @@ def test_a_deployed_celery_app_takes_the_missing_time_limit(cli, write_tree):
                        "forum/tasks.py": FORUM_TASKS})
     found = _findings(cli, root, "jobs.python.celery-task-without-time-limit")
     assert [f["evidence"]["path"] for f in found] == ["site/celery.py"]
+
+
+def _plugin(name):
+    return (
+        "import requests\n"
+        "\n"
+        f"class {name}:\n"
+        "    API_KEY = \"AIzaSyB68u-qFPP9oBJpo1DWAPFE_VD2Sfy9hpk\"\n"
+        "\n"
+        "    def fetch(self, url):\n"
+        "        return requests.get(url, params={'key': self.API_KEY}, timeout=10)\n"
+    )
+
+
+def test_one_key_pasted_into_several_modules_is_one_finding(cli, write_tree):
+    root = write_tree({"plugins/drive.py": _plugin("Drive"), "plugins/folder.py": _plugin("Folder"),
+                       "plugins/video.py": _plugin("Video"),
+                       "plugins/share.py": "API_KEY = \"dMnqMMZMUnN5YpvKENaEhdQQ5jxDqddt\"\n"})
+    found = _findings(cli, root, "auth.python.hardcoded-credential")
+    assert sorted(f["evidence"]["path"] for f in found) == ["plugins/drive.py", "plugins/share.py"]
+    drive = next(f for f in found if f["evidence"]["path"] == "plugins/drive.py")
+    assert sorted(r["path"] for r in drive["related"]) == ["plugins/folder.py", "plugins/video.py"]
