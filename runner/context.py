@@ -24,6 +24,10 @@ Each rule says, in its metadata, where it applies:
                        settles the rule for every call (pretix patches HTTPAdapter.send)
     requires-layer:    module or package names (e.g. `services`, `daos`); the rule applies
                        only to projects that have one (a layer the finding would bypass)
+    skip-commit-deferred-tasks: true
+                       an enqueue (`name.delay(...)`, `name.apply_async(...)`) of a task whose
+                       base class defers `apply_async` to `transaction.on_commit` (a fact of
+                       another file) is not a finding
     admin-only:        severity (or `off`) in a handler only the site's administrators reach
                        (`@staff_member_required`, `Depends(check_admin)`, `IsAdminUser`): for
                        rules whose attacker is the caller (a path or URL the admin chooses)
@@ -61,6 +65,8 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue
         if _constrained_sources(f, rule, model, lines_of):
             continue
+        if meta.get("skip-commit-deferred-tasks") and _enqueues_commit_deferred_task(f, model, lines_of):
+            continue  # the task's own class waits for the commit
         if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
             continue  # the project settles it once for every call (e.g. a global timeout patch)
         if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
@@ -97,6 +103,15 @@ def _validated(f: Finding, kinds, model: ProjectModel, lines_of) -> bool:
         return False
     body = "\n".join(lines_of(f.path)[scope.start - 1:scope.end])
     return _names_called(body, names)
+
+
+ENQUEUE = re.compile(r"\b(\w+)\s*\.\s*(?:delay|apply_async)\s*\(")
+
+
+def _enqueues_commit_deferred_task(f: Finding, model: ProjectModel, lines_of) -> bool:
+    lines = lines_of(f.path)
+    line = lines[f.region.start_line - 1] if 0 < f.region.start_line <= len(lines) else ""
+    return any(name in model.commit_deferred_tasks for name in ENQUEUE.findall(line))
 
 
 # Parameter types a web framework validates into a value that cannot carry a payload, and

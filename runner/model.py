@@ -200,6 +200,13 @@ class ProjectModel:
                 return frozenset(found)
             found |= more
 
+    @functools.cached_property
+    def commit_deferred_tasks(self) -> frozenset[str]:
+        """Names of tasks whose base class defers `apply_async` to `transaction.on_commit`:
+        enqueueing one inside a transaction waits for the commit."""
+        bases = self.names_of("commit-deferred-task-base")
+        return frozenset(f.get("name") for f in self.of_kind("task-base") if f.get("base") in bases)
+
     def entry_points(self) -> list[Scope]:
         return [s for path, scopes in self.scopes.items() if self.deployed(path) for s in scopes
                 if s.kind == "function" and s.context in ENTRY_POINTS | {"job", "cli"}]
@@ -557,6 +564,7 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
         return _indented_read(path, text)
     graphene = bool(IMPORTS_GRAPHENE.search(text))
     mentions_timeout = "timeout" in text
+    mentions_on_commit, mentions_base = "on_commit" in text, "base=" in text
     module_calls = {t.id: dotted_name(node.value.func) for node in tree.body
                     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                     for t in node.targets if isinstance(t, ast.Name)}
@@ -571,6 +579,9 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 scope = Scope("class", node.name, path, start, node.end_lineno or start,
                               bases=[" ".join(b.split()) for b in bases if b])
                 facts += base_facts(scope)
+                if mentions_on_commit and _defers_enqueue_to_commit(node):
+                    facts.append(Fact("commit-deferred-task-base", path, scope.start, scope.end,
+                                      (("name", node.name),), "source.on-commit-task-base"))
                 guard = _class_admin_guard(node)
             else:
                 scope = Scope("function", node.name, path, start, node.end_lineno or start)
@@ -579,6 +590,8 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 if mentions_timeout and _sets_a_timeout(node):
                     facts.append(Fact("wrapper", path, scope.start, scope.end,
                                       (("name", node.name), ("sets", "timeout")), "source.timeout-wrapper"))
+                if mentions_base:
+                    facts += _task_base_facts(scope, node)
                 if graphene and node.name.startswith("resolve_") and len(node.name) > 8:
                     facts.append(Fact("resolver", path, scope.start, scope.end,
                                       (("framework", "graphene"), ("field", node.name)), "source.graphene-resolver"))
@@ -588,6 +601,26 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
             out.append(scope)
     facts += _settings_facts(path, tree.body)
     return out, facts
+
+
+def _defers_enqueue_to_commit(cls) -> bool:
+    """A Celery task base whose `apply_async`/`delay` hands the enqueue to Django's
+    `transaction.on_commit` (pretix's `TransactionAwareTask`)."""
+    return any(isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in ("apply_async", "delay")
+               and any(isinstance(n, ast.Call) and last_name(dotted_name(n.func)) == "on_commit" for n in ast.walk(fn))
+               for fn in cls.body)
+
+
+def _task_base_facts(scope: Scope, fn) -> list[Fact]:
+    """`@app.task(base=TransactionAwareTask)` / `@shared_task(base=...)`: the task's class."""
+    out = []
+    for dec in fn.decorator_list:
+        if isinstance(dec, ast.Call) and last_name(dotted_name(dec.func)) in ("task", "shared_task"):
+            for kw in dec.keywords:
+                if kw.arg == "base" and dotted_name(kw.value):
+                    out.append(Fact("task-base", scope.path, scope.start, scope.end,
+                                    (("name", fn.name), ("base", last_name(dotted_name(kw.value)))), "source.task-base"))
+    return out
 
 
 def _guard_name(node) -> str:

@@ -109,3 +109,57 @@ def test_one_key_pasted_into_several_modules_is_one_finding(cli, write_tree):
     assert sorted(f["evidence"]["path"] for f in found) == ["plugins/drive.py", "plugins/share.py"]
     drive = next(f for f in found if f["evidence"]["path"] == "plugins/drive.py")
     assert sorted(r["path"] for r in drive["related"]) == ["plugins/folder.py", "plugins/video.py"]
+
+
+TASK_BASES = (
+    "from celery import Task\n"
+    "from django.db import transaction\n"
+    "\n"
+    "\n"
+    "class TransactionAwareTask(Task):\n"
+    "    def apply_async(self, *args, **kwargs):\n"
+    "        transaction.on_commit(lambda: super(TransactionAwareTask, self).apply_async(*args, **kwargs))\n"
+)
+SHOP_TASKS = (
+    "from shop.celery_app import app\n"
+    "from shop.task_bases import TransactionAwareTask\n"
+    "\n"
+    "\n"
+    "@app.task(base=TransactionAwareTask)\n"
+    "def send_receipt(order_id):\n"
+    "    pass\n"
+    "\n"
+    "\n"
+    "@app.task\n"
+    "def invalidate_cache(order_id):\n"
+    "    pass\n"
+)
+SHOP_SERVICE = (
+    "from django.db import transaction\n"
+    "\n"
+    "from shop import tasks\n"
+    "from shop.tasks import invalidate_cache, send_receipt\n"
+    "\n"
+    "\n"
+    "def place_order(order):\n"
+    "    with transaction.atomic():\n"
+    "        order.save()\n"
+    "        send_receipt.apply_async(args=(order.pk,))\n"
+    "        tasks.send_receipt.delay(order.pk)\n"
+    "        invalidate_cache.apply_async(args=(order.pk,))\n"
+)
+
+
+def test_a_task_whose_base_waits_for_the_commit_may_be_enqueued_in_a_transaction(cli, write_tree):
+    root = write_tree({"shop/task_bases.py": TASK_BASES, "shop/tasks.py": SHOP_TASKS,
+                       "shop/services.py": SHOP_SERVICE})
+    found = _findings(cli, root, "database.python.network-call-inside-transaction")
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"]) for f in found] == [("shop/services.py", 12)]
+
+
+def test_without_the_deferring_base_every_enqueue_in_a_transaction_is_reported(cli, write_tree):
+    plain = TASK_BASES.replace("transaction.on_commit(lambda: ", "(lambda: ")
+    root = write_tree({"shop/task_bases.py": plain, "shop/tasks.py": SHOP_TASKS,
+                       "shop/services.py": SHOP_SERVICE})
+    found = _findings(cli, root, "database.python.network-call-inside-transaction")
+    assert [f["evidence"]["start_line"] for f in found] == [10, 11, 12]
