@@ -9,6 +9,7 @@ Each rule says, in its metadata, where it applies:
     aggregate:         (every rule: one finding per statement, i.e. per rule, file and line)
       per: function    one finding per rule and function, the other places related
       per: class       one per rule and outermost class (a view class), else per function
+      per: file        one per rule and file (a module of client factories, one per provider)
       per: value       one per rule and value (the last string literal of the matched line),
                        e.g. one key copied into several modules; the other places related
       per: project     one finding per rule for the whole scan, placed on the first fact of
@@ -224,12 +225,12 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
                 groups[key].related.append(Related(f.path, f.region, "the same value again"))
                 continue
             groups[key] = f
-        if per in ("function", "class"):
+        if per in ("function", "class", "file"):
             scope = ((model.enclosing(f.path, f.region.start_line, "class", outermost=True) if per == "class" else None)
-                     or model.enclosing_function(f.path, f.region.start_line))
-            key = (f.rule_id, f.path, scope.start if scope else f.region.start_line)
+                     or (model.enclosing_function(f.path, f.region.start_line) if per != "file" else None))
+            key = (f.rule_id, f.path, scope.start if scope else 0 if per == "file" else f.region.start_line)
             if key in groups:
-                where = "class" if scope is not None and scope.kind == "class" else "function"
+                where = "file" if per == "file" else "class" if scope is not None and scope.kind == "class" else "function"
                 groups[key].related.append(Related(f.path, f.region, f"same problem again in this {where}"))
                 continue
             groups[key] = f

@@ -163,3 +163,25 @@ def test_without_the_deferring_base_every_enqueue_in_a_transaction_is_reported(c
                        "shop/services.py": SHOP_SERVICE})
     found = _findings(cli, root, "database.python.network-call-inside-transaction")
     assert [f["evidence"]["start_line"] for f in found] == [10, 11, 12]
+
+
+PROVIDERS = (
+    "from anthropic import AsyncAnthropic\n"
+    "from openai import AsyncOpenAI\n"
+    "\n"
+    "\n"
+    "def openai_client(api_key):\n"
+    "    return AsyncOpenAI(api_key=api_key)\n"
+    "\n"
+    "\n"
+    "def anthropic_client(api_key):\n"
+    "    return AsyncAnthropic(api_key=api_key)\n"
+)
+
+
+def test_one_module_of_client_factories_is_one_finding(cli, write_tree):
+    root = write_tree({"llm/providers.py": PROVIDERS, "llm/other.py": PROVIDERS})
+    found = _findings(cli, root, "resilience.python.sdk-client-long-default-timeout")
+    assert sorted((f["evidence"]["path"], f["evidence"]["start_line"]) for f in found) == [
+        ("llm/other.py", 6), ("llm/providers.py", 6)]
+    assert all([r["line"] for r in f["related"]] == [10] for f in found)
