@@ -61,6 +61,11 @@ def count_lines(target: Path) -> tuple[int, int]:
     return len(files), sum(p.read_bytes().count(b"\n") for p in files)
 
 
+def default_pack():
+    """The rules a default scan runs: preview rules are off unless asked for."""
+    return [r for r in rules_mod.load_pack() if not r.preview]
+
+
 FLOOR_RULE = {"rules": [{"id": "parse-floor", "languages": ["python"], "severity": "INFO",
                           "message": "floor", "pattern": "$X is $X"}]}
 
@@ -70,7 +75,7 @@ def floor_ratio(target: Path, runs: int, jobs: int, work: Path) -> dict:
     one-pattern floor rule: what the rules cost beyond parsing every file."""
     import yaml
     config, floor = work / "engine-config.yaml", work / "floor.yaml"
-    config.write_text(yaml.safe_dump(scan_mod.engine_config_for(rules_mod.load_pack()), sort_keys=False))
+    config.write_text(yaml.safe_dump(scan_mod.engine_config_for(default_pack()), sort_keys=False))
     floor.write_text(yaml.safe_dump(FLOOR_RULE, sort_keys=False))
     base = [str(BIN / "semgrep"), "scan", *FLAGS, "--jobs", str(jobs), "--config"]
     walls: dict[str, list[float]] = {"pack": [], "floor": []}
@@ -113,7 +118,7 @@ def rule_profile(pack: Path, target: Path, runs: int) -> list[tuple[str, float, 
 def bench_target(target: Path, runs: int, jobs: int, work: Path) -> dict:
     pack, with_facts = work / "pack.yaml", work / "pack-facts.yaml"
     import yaml
-    rules = rules_mod.load_pack()
+    rules = default_pack()
     pack.write_text(yaml.safe_dump(rules_mod.merged_config(rules), sort_keys=False))
     with_facts.write_text(yaml.safe_dump(scan_mod.engine_config_for(rules), sort_keys=False))
     n_files, n_lines = count_lines(target)
@@ -222,7 +227,7 @@ def main() -> None:
             if args.floor_only:
                 import yaml
                 pack = work / "pack.yaml"
-                pack.write_text(yaml.safe_dump(rules_mod.merged_config(rules_mod.load_pack()), sort_keys=False))
+                pack.write_text(yaml.safe_dump(rules_mod.merged_config(default_pack()), sort_keys=False))
                 n_files, n_lines = count_lines(target)
                 results.append({"target": str(target), "files": n_files, "lines": n_lines, "runs": args.runs,
                                 **floor_ratio(target.resolve(), args.runs, args.jobs, work),
