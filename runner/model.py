@@ -1125,6 +1125,8 @@ def describe(model: ProjectModel) -> dict:
         "admin_only": [{"path": f.path, "line": f.start, "guard": f.get("guard")} for f in model.facts
                        if f.kind == "admin-only" and model.deployed(f.path)
                        and model.place(f.path, f.start).context in ENTRY_POINTS],
+        "commit_deferred_tasks": [{"name": f.get("name"), "base": f.get("base"), "path": f.path, "line": f.start}
+                                  for f in model.of_kind("task-base") if f.get("name") in model.commit_deferred_tasks],
         "unresolved": [{"path": f.path, "line": f.start, "kind": f.kind,
                         "target": f.get("target") or f.get("operationId")} for f in model.unresolved],
         "files_by_context": dict(sorted(counts.items())),

@@ -185,3 +185,15 @@ def test_one_module_of_client_factories_is_one_finding(cli, write_tree):
     assert sorted((f["evidence"]["path"], f["evidence"]["start_line"]) for f in found) == [
         ("llm/other.py", 6), ("llm/providers.py", 6)]
     assert all([r["line"] for r in f["related"]] == [10] for f in found)
+
+
+def test_the_model_lists_tasks_whose_base_waits_for_the_commit(cli, write_tree):
+    root = write_tree({"shop/task_bases.py": TASK_BASES, "shop/tasks.py": SHOP_TASKS,
+                       "shop/services.py": SHOP_SERVICE})
+    proc = cli("model", root, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    view = json.loads(proc.stdout)
+    assert [(t["name"], t["base"], t["path"]) for t in view["commit_deferred_tasks"]] == [
+        ("send_receipt", "TransactionAwareTask", "shop/tasks.py")]
+    text = cli("model", root)
+    assert "send_receipt (base=TransactionAwareTask)  shop/tasks.py:5" in text.stdout

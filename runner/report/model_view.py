@@ -30,6 +30,8 @@ def text(view: dict) -> str:
     section("Project wrappers", [f"{w['name']} (sets {w['kind']})  {_where(w)}" for w in view["wrappers"]])
     section("Project validators", [f"{v['name']} ({v['kind']})  {_where(v)}" for v in view["validators"]])
     section("Administrators-only entry points", [f"{a['guard']}  {_where(a)}" for a in view["admin_only"]])
+    section("Tasks enqueued after the commit (their base defers apply_async to on_commit)",
+            [f"{t['name']} (base={t['base']})  {_where(t)}" for t in view["commit_deferred_tasks"]])
     if view["unresolved"]:
         section("Registrations naming nothing scanned", [f"{u['kind']} {u['target']}  {_where(u)}"
                                                           for u in view["unresolved"]])
