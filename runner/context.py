@@ -66,7 +66,7 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue
         if _constrained_sources(f, rule, model, lines_of):
             continue
-        if meta.get("skip-commit-deferred-tasks") and _enqueues_commit_deferred_task(f, model, lines_of):
+        if meta.get("skip-commit-deferred-tasks") and _enqueues_commit_deferred_task(f, model):
             continue  # the task's own class waits for the commit
         if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
             continue  # the project settles it once for every call (e.g. a global timeout patch)
@@ -109,10 +109,9 @@ def _validated(f: Finding, kinds, model: ProjectModel, lines_of) -> bool:
 ENQUEUE = re.compile(r"\b(\w+)\s*\.\s*(?:delay|apply_async)\s*\(")
 
 
-def _enqueues_commit_deferred_task(f: Finding, model: ProjectModel, lines_of) -> bool:
-    lines = lines_of(f.path)
-    line = lines[f.region.start_line - 1] if 0 < f.region.start_line <= len(lines) else ""
-    return any(name in model.commit_deferred_tasks for name in ENQUEUE.findall(line))
+def _enqueues_commit_deferred_task(f: Finding, model: ProjectModel) -> bool:
+    first_line = f.snippet.split("\n", 1)[0]  # the matched call's line, already read for the snippet
+    return any(name in model.commit_deferred_tasks for name in ENQUEUE.findall(first_line))
 
 
 # Parameter types a web framework validates into a value that cannot carry a payload, and
@@ -219,19 +218,11 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
         if per == "project":
             project.setdefault(f.rule_id, []).append(f)
             continue
-        if per == "value" and (literal := _value_literal(f.snippet)):
-            key = (f.rule_id, literal)
+        joined = _group_of(f, per, model)
+        if joined is not None:
+            key, again = joined
             if key in groups:
-                groups[key].related.append(Related(f.path, f.region, "the same value again"))
-                continue
-            groups[key] = f
-        if per in ("function", "class", "file"):
-            scope = ((model.enclosing(f.path, f.region.start_line, "class", outermost=True) if per == "class" else None)
-                     or (model.enclosing_function(f.path, f.region.start_line) if per != "file" else None))
-            key = (f.rule_id, f.path, scope.start if scope else 0 if per == "file" else f.region.start_line)
-            if key in groups:
-                where = "file" if per == "file" else "class" if scope is not None and scope.kind == "class" else "function"
-                groups[key].related.append(Related(f.path, f.region, f"same problem again in this {where}"))
+                groups[key].related.append(Related(f.path, f.region, again))
                 continue
             groups[key] = f
         out.append(f)
@@ -240,6 +231,23 @@ def _aggregate(findings: list[Finding], model: ProjectModel, rules_by_id: dict, 
         if merged is not None:
             out.append(merged)
     return out
+
+
+def _group_of(f: Finding, per, model: ProjectModel) -> tuple[tuple, str] | None:
+    """The group a finding joins under `aggregate: per:` (its key, and how a related place is
+    described), or None: one finding of its own."""
+    if per == "value":
+        literal = _value_literal(f.snippet)
+        return ((f.rule_id, literal), "the same value again") if literal else None
+    if per == "file":
+        return (f.rule_id, f.path, 0), "same problem again in this file"
+    if per in ("function", "class"):
+        scope = ((model.enclosing(f.path, f.region.start_line, "class", outermost=True) if per == "class" else None)
+                 or model.enclosing_function(f.path, f.region.start_line))
+        where = "class" if scope is not None and scope.kind == "class" else "function"
+        return ((f.rule_id, f.path, scope.start if scope else f.region.start_line),
+                f"same problem again in this {where}")
+    return None
 
 
 _LITERAL = re.compile(r"""(['"])((?:\\.|(?!\1).)+)\1""")
