@@ -52,8 +52,11 @@ EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$
 DEV_PROJECT_DIR = re.compile(r"^(dev|demo|test|testing|example|sample)_?(project|site|app|server)s?$")
 TEST_FILE = re.compile(r"^(tests?|test_.*|.*_tests?|conftest)\.pyi?$")  # Django apps keep theirs in tests.py
 MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
-CLI_DIRS = frozenset({"scripts", "bin"})
-CLI_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py"})
+# A package's `cli/` folder and `cli.py` module hold its console commands (airflow/cli/,
+# superset/cli/, mlflow/*/cli.py); helpers there run from a terminal even when no decorator
+# says so. Not `commands/`: that is also the command-pattern layer of web apps (superset).
+CLI_DIRS = frozenset({"scripts", "bin", "cli"})
+CLI_FILES = frozenset({"manage.py", "setup.py", "noxfile.py", "fabfile.py", "__main__.py", "cli.py"})
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 SPEC_MAX_BYTES = 2_000_000

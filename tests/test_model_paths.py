@@ -17,6 +17,10 @@ from backend_review.model import path_context
     ("shop/migrations/0001_initial.py", "migration"),
     ("shop/management/commands/sync.py", "cli"),
     ("shop/scripts/backfill.py", "cli"),
+    ("airflow/cli/commands/db_command.py", "cli"),  # argparse-dispatched, no decorator
+    ("mlflow/gateway/cli.py", "cli"),
+    ("superset/commands/chart/create.py", None),    # the command pattern, not a CLI
+    ("mlflow/tracing/gemini_cli.py", None),
     ("shop/views.py", None),
     ("shop/examples_service.py", None),       # a module name, not a folder
     ("shop/counterexamples/views.py", None),  # only whole words before/after `_`
