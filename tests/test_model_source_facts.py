@@ -76,6 +76,12 @@ def test_jobs_commands_and_views_by_decorator():
         @click.command()
         def cli(): pass
 
+        @task(help={"settings-path": "Path to settings"})
+        def load_fixtures(context, settings_path=None): pass
+
+        @task
+        def send_report(report_id): pass
+
         @require_POST
         def view(request): pass
 
@@ -91,7 +97,7 @@ def test_jobs_commands_and_views_by_decorator():
     assert [(k, a.get("framework", ""), a["via"]) for k, _, a in got] == [
         ("job", "celery", "shared_task"), ("job", "celery", "app.task"), ("job", "dramatiq", "dramatiq.actor"),
         ("job", "huey", "huey.db_periodic_task"), ("job", "rq", "job"), ("cli", "", "click.command"),
-        ("handler", "django", "require_POST"), ("handler", "drf", "action")]
+        ("cli", "invoke", "task"), ("handler", "django", "require_POST"), ("handler", "drf", "action")]
 
 
 def test_graphql_resolvers_by_decorator():
