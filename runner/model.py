@@ -479,6 +479,7 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _mark_references(model)
     _mark_specs(model)
     _inherit_to_methods(model)
+    _inherit_admin_guards(model)
     return model
 
 
@@ -549,7 +550,12 @@ IMPORTS_GRAPHENE = re.compile(r"^[ \t]*(from|import)[ \t]+graphene", re.M)
 # project admins of a multi-tenant service are other customers, so `org_admin`-style guards
 # and role checks with arguments are not these.
 ADMIN_GUARD = re.compile(r"^_?(require[sd]?_|check_|get_|get_current_|current_|ensure_|verify_|is_)?"
-                         r"(super_?user|admin|site_admin|staff|staff_member)(_user|_required|_only|_access)?$")
+                         r"(super_?user|admin|administrator|site_admin|staff|staff_member)"
+                         r"(_user|_required|_only|_access|_permission_required)?$")
+# Methods where a class-based view or its mixin decides who gets in (Django's dispatch and
+# as_view, UserPassesTestMixin's test_func, DRF's has_permission, indico's _check_access).
+ACCESS_METHODS = frozenset({"as_view", "dispatch", "test_func", "has_permission", "check_permissions",
+                            "_check_access", "check_access", "_check_auth", "before_request"})
 ADMIN_TEST = re.compile(r"\.is_(superuser|staff|admin)\b")
 
 
@@ -678,7 +684,42 @@ def _class_admin_guard(cls) -> str:
         if (isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "permission_classes" for t in stmt.targets)
                 and isinstance(stmt.value, (ast.List, ast.Tuple)) and len(stmt.value.elts) == 1):
             return _guard_name(stmt.value.elts[0])
+    for fn in cls.body:
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in ACCESS_METHODS:
+            guard = _access_method_guard(fn)
+            if guard:
+                return f"{cls.name}.{fn.name}: {guard}"
     return ""
+
+
+def _access_method_guard(fn) -> str:
+    """What makes an access method admin-only: it wraps the view in an admin-only guard
+    (`staff_member_required()(view)`, pretix's mixins), refuses whoever is not an admin
+    (`if not session.user.is_admin: raise Forbidden`), or answers the test with the flag
+    (`return self.request.user.is_superuser`)."""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call):
+            inner = node.func.func if isinstance(node.func, ast.Call) else node.func
+            guard = _guard_name(inner)
+            if guard and not guard.startswith("is_"):  # `event.is_admin(user)` asks, it does not guard
+                return guard
+        elif isinstance(node, ast.If) and isinstance(node.test, ast.UnaryOp) and _admin_flag(node.test) \
+                and any(isinstance(n, ast.Raise) or (isinstance(n, ast.Call) and last_name(dotted_name(n.func)) == "abort")
+                        for stmt in node.body for n in ast.walk(stmt)):
+            return "refuses unless " + " ".join(ast.unparse(node.test.operand).split())
+        elif isinstance(node, ast.Return) and node.value is not None and fn.name in ("test_func", "has_permission") \
+                and _admin_flag(node.value):
+            return "lets in only " + " ".join(ast.unparse(node.value).split())
+    return ""
+
+
+def _admin_flag(expr) -> bool:
+    """Whether an expression reads the site-wide admin flag of a user (`user.is_superuser`,
+    `session.user.is_admin`), not a call asking for admin rights on something
+    (`event.is_admin(user)`: an organiser of one event, another customer)."""
+    called = {id(n.func) for n in ast.walk(expr) if isinstance(n, ast.Call)}
+    return any(isinstance(n, ast.Attribute) and n.attr in ("is_superuser", "is_staff", "is_admin") and id(n) not in called
+               for n in ast.walk(expr))
 
 
 def _sets_a_timeout(fn) -> bool:
@@ -988,6 +1029,26 @@ def _mark_specs(model: ProjectModel) -> None:
         for scope in found:
             _set(scope, "handler", f"OpenAPI operation {op.get('method').upper()} {op.get('path')} "
                                    f"at {op.path}:{op.start}", op)
+
+
+def _inherit_admin_guards(model: ProjectModel) -> None:
+    """A class deriving (through the project's own classes, by base name) from an admin-only
+    class or mixin is admin-only too: indico's `RHAdminBase` and the views built on it."""
+    guarded = {s.name: f.get("guard") for f in model.facts if f.kind == "admin-only"
+               for s in model.scopes.get(f.path, ()) if s.kind == "class" and s.start == f.start}
+    classes = [s for scopes in model.scopes.values() for s in scopes if s.kind == "class"]
+    changed = True
+    while changed:
+        changed = False
+        for scope in classes:
+            if scope.name in guarded:
+                continue
+            parent = next((last_name(b) for b in scope.bases if last_name(b) in guarded), None)
+            if parent:
+                guarded[scope.name] = f"derives from {parent}"
+                model.facts.append(Fact("admin-only", scope.path, scope.start, scope.end,
+                                        (("guard", guarded[scope.name]),), "source.admin-guard"))
+                changed = True
 
 
 def _inherit_to_methods(model: ProjectModel) -> None:

@@ -97,3 +97,103 @@ def test_the_model_lists_admin_only_entry_points(cli, write_tree):
     text = cli("model", root).stdout
     assert "Administrators-only entry points (3)" in text
     assert "check_admin  shop/api.py:9" in text
+
+
+MIXINS = '''\
+from django.contrib.admin.views.decorators import staff_member_required
+from django.views.generic import DetailView, ListView
+from werkzeug.exceptions import Forbidden
+
+from .decorators import administrator_permission_required
+
+
+class AdministratorPermissionRequiredMixin:
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        return administrator_permission_required()(view)
+
+
+class LogDetailView(AdministratorPermissionRequiredMixin, DetailView):
+    pass
+
+
+class RHAdminBase:
+    def _check_access(self):
+        if not session.user.is_admin:
+            raise Forbidden("Only administrators may access this page.")
+
+
+class RHAdminSettingsBase(RHAdminBase):
+    pass
+
+
+class RHRegistrationRequests(RHAdminSettingsBase):
+    def _process(self):
+        return RegistrationRequest.query.all()
+
+
+class RHEventManage:
+    def _check_access(self):
+        if not self.event.is_admin(session.user):
+            raise Forbidden("Only event managers may access this page.")
+
+
+class SuperuserOnly:
+    def test_func(self):
+        return self.request.user.is_superuser
+
+
+class OrderList(ListView):
+    pass
+'''
+
+
+def test_admin_only_mixins_and_base_classes_pass_to_their_subclasses(write_tree):
+    from pathlib import Path
+
+    from backend_review.model import build
+    root = Path(write_tree({"shop/views.py": MIXINS}))
+    model = build([], root=root, files=["shop/views.py"])
+    guards = {f.start: f.get("guard") for f in model.of_kind("admin-only")}
+    assert guards == {
+        8: "AdministratorPermissionRequiredMixin.as_view: administrator_permission_required",
+        15: "derives from AdministratorPermissionRequiredMixin",
+        19: "RHAdminBase._check_access: refuses unless session.user.is_admin",
+        25: "derives from RHAdminBase",
+        29: "derives from RHAdminSettingsBase",
+        40: "SuperuserOnly.test_func: lets in only self.request.user.is_superuser",
+    }
+    # an event's organiser (`event.is_admin(user)`) and a plain list view are not the site's admins
+    assert model.admin_guard("shop/views.py", 36) is None and model.admin_guard("shop/views.py", 45) is None
+
+
+FLASK_LISTS = '''\
+from flask import Blueprint, jsonify
+
+from .auth import admin_required, login_required
+from .models import Invite, Order
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.get("/admin/invites")
+@admin_required
+def invites():
+    return jsonify([i.to_dict() for i in Invite.query.all()])
+
+
+@bp.get("/orders")
+@login_required
+def orders():
+    return jsonify([o.to_dict() for o in Order.query.all()])
+'''
+
+
+def test_an_unbounded_list_on_an_admin_page_is_low(cli, write_tree):
+    root = write_tree({"shop/views.py": FLASK_LISTS, "shop/auth.py": "", "shop/models.py": ""})
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--fail-on", "never",
+               "--rule", "database.python.unbounded-query-in-route")
+    assert proc.returncode == 0, proc.stderr
+    assert {(f["evidence"]["start_line"], f["severity"]) for f in json.loads(proc.stdout)["findings"]} == {
+        (12, "low"), (18, "medium")}
