@@ -6,6 +6,7 @@ import difflib
 import fnmatch
 import functools
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,11 @@ def _validate(raw: dict, path: Path) -> None:
     expected = f"{meta['area']}.{path.parent.name}.{path.stem}"
     if raw["id"] != expected or path.parent.parent.name != meta["area"]:
         raise RuleError(f"{path}: id {raw['id']!r} does not match its path (expected {expected!r})")
+    if "requires-text" in meta:
+        try:
+            re.compile(meta["requires-text"])
+        except re.error as exc:
+            raise RuleError(f"{path}: metadata.requires-text is not a valid regex: {exc}") from None
     if "security-severity" in meta:
         low, high = Severity.parse(meta["severity"]).security_band
         if not low <= float(meta["security-severity"]) <= high:
@@ -122,6 +128,9 @@ def load_rule_file(path: Path) -> Rule:
 
 SOURCES_DIR = "_sources"  # rules/_sources/<language>.yaml: the shared source models, not rules
 SOURCE_MODEL_KEY = "source-model"
+# Where the expanded rule keeps the text its sources need (not a Semgrep key: engine_rule
+# turns it into a conjunct of each sink, then drops it)
+SOURCES_TEXT_KEY = "x-sources-text"
 
 
 def sources_file(rule_path: Path) -> Path:
@@ -132,6 +141,18 @@ def sources_file(rule_path: Path) -> Path:
 @functools.lru_cache(maxsize=None)
 def source_models(path: Path) -> dict[str, list[dict]]:
     """Model name -> its `pattern-sources` entries, groups (`include`) flattened."""
+    return _read_source_models(path)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def source_model_texts(path: Path) -> dict[str, str | None]:
+    """Model name -> a regex every file holding one of its sources matches (`requires-text`;
+    a group's is the union of its members'), or None when the model (or a member) has none."""
+    return _read_source_models(path)[1]
+
+
+@functools.lru_cache(maxsize=None)
+def _read_source_models(path: Path) -> tuple[dict[str, list[dict]], dict[str, str | None]]:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)  # safe: SafeLoader only
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -140,6 +161,7 @@ def source_models(path: Path) -> dict[str, list[dict]]:
     if not isinstance(models, dict) or not models:
         raise RuleError(f"{path}: a source-model file must hold a `models:` mapping")
     out: dict[str, list[dict]] = {}
+    texts: dict[str, str | None] = {}
 
     def flatten(name: str, seen: tuple[str, ...]) -> list[dict]:
         if name in out:
@@ -151,16 +173,21 @@ def source_models(path: Path) -> dict[str, list[dict]]:
         if name in seen:
             raise RuleError(f"{path}: source model {name!r} includes itself")
         sources = list(entry.get("pattern-sources") or [])
+        own = [entry["requires-text"]] if entry.get("requires-text") else []
+        if sources and not own:
+            own = [None]  # sources with no text requirement: the model (and its groups) has none
         for inc in entry.get("include") or []:
             sources += flatten(inc, (*seen, name))
+            own.append(texts[inc])
         if not sources:
             raise RuleError(f"{path}: source model {name!r} has no pattern-sources or include")
         out[name] = sources
+        texts[name] = None if None in own else "|".join(dict.fromkeys(own))
         return sources
 
     for name in models:
         flatten(name, ())
-    return out
+    return out, texts
 
 
 def _expand_sources(raw: dict, path: Path) -> dict:
@@ -172,11 +199,13 @@ def _expand_sources(raw: dict, path: Path) -> dict:
     model_path = sources_file(path)
     if not model_path.is_file():
         raise RuleError(f"{path}: rule {raw['id']}: uses {SOURCE_MODEL_KEY} but {model_path} does not exist")
-    models = source_models(model_path)
+    models, texts = source_models(model_path), source_model_texts(model_path)
     expanded: list = []
+    needs: list[str | None] = []
     for item in items:
         if not (isinstance(item, dict) and SOURCE_MODEL_KEY in item):
             expanded.append(item)
+            needs.append(None)  # a rule's own source: no text is known to come with it
             continue
         names = item[SOURCE_MODEL_KEY]
         for name in [names] if isinstance(names, str) else names:
@@ -184,9 +213,12 @@ def _expand_sources(raw: dict, path: Path) -> dict:
                 raise RuleError(f"{path}: rule {raw['id']}: unknown source model {name!r} "
                                 f"(known: {', '.join(sorted(models))})")
             expanded += models[name]
+            needs.append(texts[name])
     out = dict(raw)
     # a deep copy: shared objects would turn into YAML anchors in the merged pack
     out["pattern-sources"] = copy.deepcopy(expanded)
+    if None not in needs:
+        out[SOURCES_TEXT_KEY] = "|".join(dict.fromkeys(needs))
     return out
 
 
@@ -295,8 +327,37 @@ def engine_rule(rule: Rule) -> dict:
     """The rule as Semgrep should see it: long docs stripped (every JSON result repeats
     a rule's whole metadata), only what the runner reads back kept."""
     raw = copy.deepcopy(rule.raw)
+    needs = raw.get("metadata", {}).get("requires-text")
     raw["metadata"] = {"area": rule.area, "severity": rule.severity.name.lower()}
+    if needs:
+        _require_text(raw, needs, rule.id)
+    sources_text = raw.pop(SOURCES_TEXT_KEY, None)
+    if sources_text:
+        _require_text(raw, sources_text, rule.id)  # no source in the file: nothing can reach a sink
     return raw
+
+
+def _require_text(raw: dict, needs: str, rule_id: str) -> None:
+    """Add a conjunct that matches the whole file when it contains `needs`: to the rule, or to
+    each sink of a taint rule (a requirement of its sources is one of the file too). Semgrep prefilters files on the identifiers a rule names (as
+    substrings: `re` is in every `return`) and on its regexes, not on string literals or
+    metavariable-regex, so a rule about `"Access-Control-*"` headers or `*_PASSWORD = "..."`
+    assignments otherwise runs its patterns on every function of every file. The conjunct's
+    range is the whole file, so it keeps every match of the rest."""
+    formulas = raw.get("pattern-sinks", []) if raw.get("mode") == "taint" else [raw]
+    for formula in formulas:
+        whole_file = {"pattern-regex": rf"(?s)\A(?=.*?(?:{needs})).*\z"}  # one each: no YAML anchors
+        key = next((k for k in ("patterns", "pattern", "pattern-either", "pattern-regex") if k in formula), None)
+        if key is None:
+            raise RuleError(f"{rule_id}: metadata.requires-text needs pattern, pattern-either or patterns formulas")
+        # Spliced into a `patterns` that focuses on a metavariable: nested, the focus would no
+        # longer make a taint sink exact (a tainted argument anywhere in the call would count).
+        # Nested otherwise: spliced next to a bare `pattern: $BASE`, it changed what that
+        # matched (ssrf's f-string base). Fixtures of both shapes hold the two forms.
+        if key == "patterns" and any("focus-metavariable" in p for p in formula["patterns"] if isinstance(p, dict)):
+            formula["patterns"] = [whole_file, *formula["patterns"]]
+        else:
+            formula["patterns"] = [whole_file, {key: formula.pop(key)}]
 
 
 def merged_config(rules: list[Rule]) -> dict:
