@@ -23,6 +23,10 @@ Each rule says, in its metadata, where it applies:
                        own default, not a defect
     unless-fact:       fact kinds (e.g. `timeout-patch`) whose presence anywhere in the project
                        settles the rule for every call (pretix patches HTTPAdapter.send)
+    overridden-by-importers: true
+                       no finding on a module-level Django setting that another scanned
+                       module star-imports (`from .base import *`) and then assigns again:
+                       the importing settings module decides what deployments get
     requires-layer:    module or package names (e.g. `services`, `daos`); the rule applies
                        only to projects that have one (a layer the finding would bypass)
     skip-commit-deferred-tasks: true
@@ -70,6 +74,8 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue  # the task's own class waits for the commit
         if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
             continue  # the project settles it once for every call (e.g. a global timeout patch)
+        if meta.get("overridden-by-importers") and model.overriding_setting(f.path, f.region.start_line):
+            continue  # a settings module that star-imports this one sets the value deployments get
         if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
             continue  # no service or data-access layer to bypass: querying in the handler is the design
         f.context, f.context_reason = placement.context, placement.reason

@@ -186,6 +186,23 @@ class ProjectModel:
     def names_of(self, kind: str) -> set[str]:
         return {f.get("name") for f in self.facts if f.kind == kind and f.get("name")}
 
+    def overriding_setting(self, path: str, line: int) -> Fact | None:
+        """Where the Django setting assigned at `line` of `path` is assigned again by a module
+        that star-imports this one (`production.py`: `from .base import *`, then `DEBUG =
+        False`): that module, which deployments load, decides the value."""
+        setting = next((f for f in self.facts if f.kind in ("setting", "settings-module") and f.path == path
+                        and f.start <= line <= f.end), None)
+        if setting is None:
+            return None
+        for imp in self.facts:
+            if imp.kind != "star-import" or imp.path == path or not _imports_module(imp.path, imp.get("module"), path):
+                continue
+            again = next((f for f in self.facts if f.kind in ("setting", "settings-module") and f.path == imp.path
+                          and f.get("key") == setting.get("key") and f.start > imp.start), None)
+            if again is not None:
+                return again
+        return None
+
     def deployed(self, path: str) -> bool:
         where = self.path_context(path)
         return not where or where[0] not in ("test", "migration")
@@ -216,6 +233,22 @@ class ProjectModel:
 
 
 ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
+
+
+def _imports_module(importer: str, module: str, target: str) -> bool:
+    """Whether `from <module> import *` in file `importer` names the file `target` (paths
+    relative to the scan root): relative imports from the importer's package; absolute ones
+    by their dotted path, which must end the target's (the root of sys.path is unknown)."""
+    target_parts = PurePosixPath(target).with_suffix("").parts
+    if target_parts and target_parts[-1] == "__init__":
+        target_parts = target_parts[:-1]
+    level = len(module) - len(module.lstrip("."))
+    named = [p for p in module.lstrip(".").split(".") if p]
+    if level:
+        package = PurePosixPath(importer).parent.parts
+        base = package[:len(package) - (level - 1)] if level > 1 else package
+        return tuple([*base, *named]) == tuple(target_parts)
+    return bool(named) and tuple(target_parts[-len(named):]) == tuple(named)
 
 
 # FastAPI's dependency markers: a parameter default or `dependencies=[...]` entry
@@ -759,6 +792,10 @@ def _settings_assignments(path: str, body: list) -> tuple[list[Fact], set[str]]:
     for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            module = "." * node.level + (node.module or "")
+            out.append(Fact("star-import", path, node.lineno, node.end_lineno or node.lineno,
+                            (("module", module),), "source.star-import"))
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for name in (t.id for t in targets if isinstance(t, ast.Name)):

@@ -31,3 +31,42 @@ def test_star_imported_local_settings_take_over_debug_and_cache(cli, write_tree)
     assert proc.returncode in (0, 1), proc.stderr
     found = {(f["rule"], f["evidence"]["path"]) for f in json.loads(proc.stdout)["findings"] if f["rule"] in RULES}
     assert found == {(rule, "billing/settings.py") for rule in RULES}
+
+
+# The settings-package layout: base.py holds development defaults, the module deployments
+# load star-imports it and assigns the settings again (cookiecutter-django, Label Studio).
+PRODUCTION = (
+    "from .base import *  # noqa: F403\n"
+    "\n"
+    "DEBUG = False\n"
+    "CACHES = {'default': {'BACKEND': 'django.core.cache.backends.redis.RedisCache', 'LOCATION': 'redis://cache'}}\n"
+)
+ABSOLUTE = "from shop.settings.base import *  # noqa: F403\n\nDEBUG = False\n"
+# star-imports base but leaves DEBUG and the cache as base set them
+STAGING = "from .base import *  # noqa: F403\n\nALLOWED_HOSTS = ['staging.example.com']\n"
+
+
+def _found(cli, root):
+    proc = cli("scan", root, "--format", "json", "--no-cache")
+    assert proc.returncode in (0, 1), proc.stderr
+    return {(f["rule"], f["evidence"]["path"]) for f in json.loads(proc.stdout)["findings"] if f["rule"] in RULES}
+
+
+def test_settings_assigned_again_by_a_module_that_star_imports_them_are_its_to_decide(cli, write_tree):
+    root = write_tree({"shop/settings/__init__.py": "", "shop/settings/base.py": BASE,
+                       "shop/settings/production.py": PRODUCTION,
+                       "billing/settings/__init__.py": "", "billing/settings/base.py": BASE,
+                       "billing/settings/staging.py": STAGING,
+                       "crm/settings/__init__.py": "", "crm/settings/base.py": BASE, "crm/settings/prod.py": ABSOLUTE})
+    assert _found(cli, root) == {
+        *((rule, "billing/settings/base.py") for rule in RULES),  # nothing assigns them again
+        # crm's prod.py imports shop.settings.base, not crm's: crm's base decides for itself
+        *((rule, "crm/settings/base.py") for rule in RULES),
+    }
+
+
+def test_an_absolute_star_import_names_the_module_by_its_dotted_path(cli, write_tree):
+    root = write_tree({"shop/settings/__init__.py": "", "shop/settings/base.py": BASE,
+                       "shop/settings/prod.py": ABSOLUTE})
+    # prod.py sets DEBUG again, not the cache
+    assert _found(cli, root) == {("statefulness.python.django-locmem-default-cache", "shop/settings/base.py")}
