@@ -33,6 +33,10 @@ Each rule says, in its metadata, where it applies:
                        an enqueue (`name.delay(...)`, `name.apply_async(...)`) of a task whose
                        base class defers `apply_async` to `transaction.on_commit` (a fact of
                        another file) is not a finding
+    unless-only-logged: true
+                       no finding when the matched value is assigned to a local variable that
+                       the function only passes to logging calls (`log.error(f"... {ip}")`):
+                       a log line records the value, it decides nothing
     admin-only:        severity (or `off`) in a handler only the site's administrators reach
                        (`@staff_member_required`, `Depends(check_admin)`, `IsAdminUser`): for
                        rules whose attacker is the caller (a path or URL the admin chooses)
@@ -46,7 +50,7 @@ import textwrap
 
 from backend_review.finding import Finding, Region, Related, Severity
 from backend_review.fingerprint import finding_fingerprint, line_hashes
-from backend_review.model import ENTRY_POINTS, FASTAPI_DEPENDENCY, ProjectModel, last_name
+from backend_review.model import ENTRY_POINTS, FASTAPI_DEPENDENCY, ProjectModel, dotted_name, last_name
 
 DEFAULT_CONTEXTS = {"test": "off", "migration": "off"}
 
@@ -74,6 +78,8 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue  # the task's own class waits for the commit
         if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
             continue  # the project settles it once for every call (e.g. a global timeout patch)
+        if meta.get("unless-only-logged") and _only_logged(f, model, lines_of):
+            continue
         if meta.get("overridden-by-importers") and model.overriding_setting(f.path, f.region.start_line):
             continue  # a settings module that star-imports this one sets the value deployments get
         if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
@@ -198,7 +204,32 @@ def _function_node(path: str, scope, lines_of):
     for n in ast.walk(node):  # line numbers of the file, not of the snippet
         if hasattr(n, "lineno"):
             n.lineno += scope.start - 1
+        if getattr(n, "end_lineno", None) is not None:
+            n.end_lineno += scope.start - 1
     return node
+
+
+LOG_CALL = re.compile(r"^(?:[\w.]*\.)?_?(?:log|logger|logging|LOG|LOGGER|audit_log)\."
+                      r"(?:debug|info|warning|warn|error|exception|critical|log)$|^print$")
+
+
+def _only_logged(f: Finding, model: ProjectModel, lines_of) -> bool:
+    """Whether the finding's value is assigned to local names that the function reads only
+    inside logging calls (not returned, compared, stored or passed on)."""
+    scope = model.enclosing_function(f.path, f.region.start_line)
+    node = _function_node(f.path, scope, lines_of) if scope is not None else None
+    if node is None:
+        return False
+    line = f.region.start_line
+    assigns = [n for n in ast.walk(node) if isinstance(n, ast.Assign) and n.lineno <= line <= (n.end_lineno or n.lineno)
+               and all(isinstance(t, ast.Name) for t in n.targets)]
+    if not assigns:
+        return False
+    names = {t.id for t in assigns[-1].targets}
+    in_log_calls = {id(n) for call in ast.walk(node) if isinstance(call, ast.Call)
+                    and LOG_CALL.match(dotted_name(call.func) or "") for n in ast.walk(call)}
+    reads = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)]
+    return bool(reads) and all(id(n) in in_log_calls for n in reads)
 
 
 def _wrapped(f: Finding, kinds, model: ProjectModel) -> bool:
