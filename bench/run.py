@@ -37,7 +37,7 @@ from bench.corpus import write_corpus  # noqa: E402
 from backend_review import engine, rules as rules_mod, scan as scan_mod  # noqa: E402
 
 BIN = Path(sys.executable).parent
-FLAGS = list(engine.FIXED_FLAGS) + ["--dataflow-traces", "--timeout", "30", "--max-target-bytes", "0"]
+FLAGS = list(engine.FIXED_FLAGS) + list(scan_mod.ENGINE_ARGS) + ["--timeout", "30", "--max-target-bytes", "0"]
 
 
 def timed(cmd, cpu: list[float] | None = None, **kw) -> float:

@@ -242,7 +242,10 @@ def prepare(opts: ScanOptions) -> Plan:
                 options=opts, changed=changed, notes=[f"note: {n}" for n in cfg.notes] + notes)
 
 
-ENGINE_ARGS = ("--dataflow-traces",)
+# --timeout-threshold 0: after three rules time out on a file, Semgrep otherwise skips the
+# file's remaining rules, so which findings of unrelated rules a large file keeps depends on
+# the machine's load (LiteLLM's 23k-line proxy_server.py lost two between runs).
+ENGINE_ARGS = ("--dataflow-traces", "--timeout-threshold", "0")
 
 
 def _cache_for(plan: Plan, engine_config: dict) -> cache_mod.Cache | None:
