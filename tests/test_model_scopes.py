@@ -59,9 +59,9 @@ def test_settings_and_graphene_facts_come_from_the_source():
         "TIMEZONE = 'UTC'\n"
     )
     _, facts = read_source("shop/settings.py", settings)
-    assert sorted((f.kind, f.get("key"), f.start) for f in facts) == [
+    assert sorted((f.kind, f.get("key") or f.get("module"), f.start) for f in facts) == [
         ("setting", "CACHES", 5), ("setting", "CELERY_TASK_TIME_LIMIT", 9), ("setting", "DEBUG", 3),
-        ("settings-module", "INSTALLED_APPS", 2)]
+        ("settings-module", "INSTALLED_APPS", 2), ("star-import", ".local", 7)]
     schema = ("import graphene\n"
               "class Query(graphene.ObjectType):\n"
               "    orders = graphene.List(graphene.String)\n"
