@@ -239,16 +239,12 @@ def _imports_module(importer: str, module: str, target: str) -> bool:
     """Whether `from <module> import *` in file `importer` names the file `target` (paths
     relative to the scan root): relative imports from the importer's package; absolute ones
     by their dotted path, which must end the target's (the root of sys.path is unknown)."""
-    target_parts = PurePosixPath(target).with_suffix("").parts
-    if target_parts and target_parts[-1] == "__init__":
-        target_parts = target_parts[:-1]
-    level = len(module) - len(module.lstrip("."))
-    named = [p for p in module.lstrip(".").split(".") if p]
-    if level:
-        package = PurePosixPath(importer).parent.parts
-        base = package[:len(package) - (level - 1)] if level > 1 else package
-        return tuple([*base, *named]) == tuple(target_parts)
-    return bool(named) and tuple(target_parts[-len(named):]) == tuple(named)
+    named = module.lstrip(".")
+    level = len(module) - len(named)
+    if not level:
+        return bool(named) and _module_matches(target, named)
+    package = PurePosixPath(importer).parent.parts
+    return _dotted_module(target) == ".".join([*package[:len(package) - (level - 1)], *filter(None, named.split("."))])
 
 
 # FastAPI's dependency markers: a parameter default or `dependencies=[...]` entry
@@ -970,20 +966,27 @@ def _mark_classes(model: ProjectModel) -> None:
         if scope is not None:
             _set(scope, context, f"{scope.name} derives from {f.get('via')} ({f.get('framework')})")
             marked.setdefault(scope.name, (scope.context, scope.reason))
+    # a project's own base view, and views deriving from it
+    for scope, parent in _derived_classes(model, marked, done=lambda s: s.context is not None):
+        _set(scope, marked[parent][0], f"{scope.name} derives from {parent} ({marked[parent][0]})")
+        marked[scope.name] = (scope.context, scope.reason)
+
+
+def _derived_classes(model: ProjectModel, known, done):
+    """The project's classes that derive, by base name, from a class named in `known` or
+    from each other, parents first: (class, the base it derives through). The caller adds
+    each class it is given to `known` and makes `done` true for it."""
     classes = [s for scopes in model.scopes.values() for s in scopes if s.kind == "class"]
     changed = True
-    while changed:  # a project's own base view, and views deriving from it
+    while changed:
         changed = False
         for scope in classes:
-            if scope.context is not None:
+            if done(scope):
                 continue
-            for base in scope.bases:
-                parent = last_name(base)
-                if parent in marked:
-                    _set(scope, marked[parent][0], f"{scope.name} derives from {parent} ({marked[parent][0]})")
-                    marked[scope.name] = (scope.context, scope.reason)
-                    changed = True
-                    break
+            parent = next((p for p in map(last_name, scope.bases) if p in known), None)
+            if parent:
+                changed = True
+                yield scope, parent
 
 
 def reference_names(target: str) -> tuple[str, str]:
@@ -1007,13 +1010,18 @@ def reference_names(target: str) -> tuple[str, str]:
     return ".".join(names[:-1]), names[-1]
 
 
-def _module_matches(path: str, module: str) -> bool:
-    if not module:
-        return True
+def _dotted_module(path: str) -> str:
+    """`shop/settings/base.py` -> `shop.settings.base`; a package's `__init__.py` is the package."""
     stem = PurePosixPath(path).with_suffix("").as_posix()
     if stem.endswith("/__init__"):
         stem = stem[: -len("/__init__")]
-    dotted = stem.replace("/", ".")
+    return stem.replace("/", ".")
+
+
+def _module_matches(path: str, module: str) -> bool:
+    if not module:
+        return True
+    dotted = _dotted_module(path)
     return dotted == module or dotted.endswith("." + module)
 
 
@@ -1071,21 +1079,12 @@ def _mark_specs(model: ProjectModel) -> None:
 def _inherit_admin_guards(model: ProjectModel) -> None:
     """A class deriving (through the project's own classes, by base name) from an admin-only
     class or mixin is admin-only too: indico's `RHAdminBase` and the views built on it."""
-    guarded = {s.name: f.get("guard") for f in model.facts if f.kind == "admin-only"
+    guarded = {s.name for f in model.facts if f.kind == "admin-only"
                for s in model.scopes.get(f.path, ()) if s.kind == "class" and s.start == f.start}
-    classes = [s for scopes in model.scopes.values() for s in scopes if s.kind == "class"]
-    changed = True
-    while changed:
-        changed = False
-        for scope in classes:
-            if scope.name in guarded:
-                continue
-            parent = next((last_name(b) for b in scope.bases if last_name(b) in guarded), None)
-            if parent:
-                guarded[scope.name] = f"derives from {parent}"
-                model.facts.append(Fact("admin-only", scope.path, scope.start, scope.end,
-                                        (("guard", guarded[scope.name]),), "source.admin-guard"))
-                changed = True
+    for scope, parent in _derived_classes(model, guarded, done=lambda s: s.name in guarded):
+        guarded.add(scope.name)
+        model.facts.append(Fact("admin-only", scope.path, scope.start, scope.end,
+                                (("guard", f"derives from {parent}"),), "source.admin-guard"))
 
 
 def _inherit_to_methods(model: ProjectModel) -> None:
