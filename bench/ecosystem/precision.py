@@ -157,7 +157,9 @@ def render_summary(data: Data) -> str:
            "[writing-rules.md](writing-rules.md#every-rule-change-on-real-projects)); every finding gets a verdict "
            "from a person who read it in context, and reviewers list what they would flag in each project. "
            "The projects are split in two halves: rules are tuned on the **tuning** half only, so the "
-           "**measuring** half tells how the pack does on code it was not fitted to. Quote the measuring half.", ""]
+           "**measuring** half tells how the pack does on code it was not fitted to. Quote the measuring half. "
+           "A measuring half whose verdicts have been read for long is replaced by fresh projects and joins the "
+           "tuning half ([history](precision/history/README.md#the-first-measuring-half-until-session-11)).", ""]
     out += ["## Projects", ""]
     rows = []
     for half in pmod.HALVES:
