@@ -1222,6 +1222,8 @@ def describe(model: ProjectModel) -> dict:
         "settings": settings,
         "wrappers": helpers["wrapper"],
         "validators": helpers["validator"],
+        "login_limiters": [{"path": f.path, "line": f.start, "framework": f.get("framework")}
+                           for f in model.of_kind("login-limiter")],
         "admin_only": [{"path": f.path, "line": f.start, "guard": f.get("guard")} for f in model.facts
                        if f.kind == "admin-only" and model.deployed(f.path)
                        and model.place(f.path, f.start).context in ENTRY_POINTS],

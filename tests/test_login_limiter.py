@@ -54,3 +54,11 @@ def test_defender_middleware_settles_it_too(cli, write_tree):
     settings = SETTINGS.format(extra="", backend="") + 'MIDDLEWARE = [\n    "defender.middleware.FailedLoginMiddleware",\n]\n'
     tree = write_tree({"shop/forms.py": FORMS, "shop/settings.py": settings})
     assert findings_of(cli, tree) == []
+
+
+def test_model_lists_the_login_limiter(cli, write_tree):
+    tree = write_tree({"shop/settings.py": SETTINGS.format(extra='    "axes",\n', backend="")})
+    proc = cli("model", tree, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["login_limiters"] == [{"path": "shop/settings.py", "line": 4, "framework": "django"}]
+    assert "django  shop/settings.py:4" in cli("model", tree).stdout

@@ -29,6 +29,8 @@ def text(view: dict) -> str:
     section("Settings", [f"{s['framework']:<8} {s['key'] or '(app)'}  {_where(s)}" for s in view["settings"]])
     section("Project wrappers", [f"{w['name']} (sets {w['kind']})  {_where(w)}" for w in view["wrappers"]])
     section("Project validators", [f"{v['name']} ({v['kind']})  {_where(v)}" for v in view["validators"]])
+    section("Login limiters for every authenticate() call (django-axes, django-defender)",
+            [f"{v['framework']}  {_where(v)}" for v in view["login_limiters"]])
     section("Administrators-only entry points", [f"{a['guard']}  {_where(a)}" for a in view["admin_only"]])
     section("Tasks enqueued after the commit (their base defers apply_async to on_commit)",
             [f"{t['name']} (base={t['base']})  {_where(t)}" for t in view["commit_deferred_tasks"]])
