@@ -50,7 +50,9 @@ TEST_DIRS = frozenset({"tests", "test", "testing", "testutils", "test_utils", "f
 EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$")
 # devproject/, demo_site/, testapp/: the project a package ships to develop or demo itself
 DEV_PROJECT_DIR = re.compile(r"^(dev|demo|test|testing|example|sample)_?(project|site|app|server)s?$")
-TEST_FILE = re.compile(r"^(tests?|test_.*|.*_tests?|conftest)\.pyi?$")  # Django apps keep theirs in tests.py
+# Django apps keep theirs in tests.py; pytest plugins a package ships for its own and its
+# plugins' test suites are pytest_plugin.py or pytest_<name>.py (pulpcore/pytest_plugin.py).
+TEST_FILE = re.compile(r"^(tests?|test_.*|.*_tests?|conftest|pytest_\w+)\.pyi?$")
 MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
 # A package's `cli/` folder and `cli.py` module hold its console commands (airflow/cli/,
 # superset/cli/, mlflow/*/cli.py); helpers there run from a terminal even when no decorator

@@ -13,6 +13,9 @@ from backend_review.model import path_context
     ("shop/tests.py", "test"),                # a Django app's own test module
     ("shop/testutils/settings.py", "test"),
     ("shop/contests.py", None),
+    ("pulpcore/pytest_plugin.py", "test"),    # fixtures a package ships for its plugins' tests
+    ("shop/pytest_fixtures.py", "test"),
+    ("shop/pytestify.py", None),
     ("shop/.semgrep/rule.py", "test"),
     ("shop/migrations/0001_initial.py", "migration"),
     ("shop/management/commands/sync.py", "cli"),
