@@ -588,6 +588,12 @@ ADMIN_GUARD = re.compile(r"^_?(require[sd]?_|check_|get_|get_current_|current_|e
 ACCESS_METHODS = frozenset({"as_view", "dispatch", "test_func", "has_permission", "check_permissions",
                             "_check_access", "check_access", "_check_auth", "before_request"})
 ADMIN_TEST = re.compile(r"\.is_(superuser|staff|admin)\b")
+# Role decorators (Flask-Security's `roles_required`/`roles_accepted`, and look-alikes) whose
+# every role named is the site administrators' (`@roles_required("Administrator")`): the
+# roles of these libraries are site-wide, not per organisation.
+ROLE_DECORATORS = frozenset({"roles_required", "roles_accepted", "role_required", "require_role",
+                             "requires_role", "requires_roles", "has_role"})
+ADMIN_ROLE = re.compile(r"^(admin|admins|administrator|administrators|super_?user|super_?admin|site_?admin|staff)$", re.I)
 
 
 def source_scopes(path: str, text: str) -> list[Scope]:
@@ -666,13 +672,17 @@ def _task_base_facts(scope: Scope, fn) -> list[Fact]:
 def _guard_name(node) -> str:
     """The guard a decorator or dependency names, if it is an administrators-only one:
     `admin_required`, `staff_member_required(...)`, `Depends(check_admin)`,
-    `user_passes_test(lambda u: u.is_superuser)`, `permission_classes = [IsAdminUser]`."""
+    `user_passes_test(lambda u: u.is_superuser)`, `permission_classes = [IsAdminUser]`,
+    `roles_required("Administrator")`."""
     if isinstance(node, ast.Call):
         name = last_name(dotted_name(node.func))
         if name in FASTAPI_DEPENDENCY and node.args:
             return _guard_name(node.args[0])
         if name == "user_passes_test" and node.args and ADMIN_TEST.search(ast.unparse(node.args[0])):
             return "user_passes_test(" + ast.unparse(node.args[0]) + ")"
+        if name in ROLE_DECORATORS and node.args and all(
+                isinstance(a, ast.Constant) and isinstance(a.value, str) and ADMIN_ROLE.match(a.value) for a in node.args):
+            return ast.unparse(node)
         node = node.func
     name = last_name(dotted_name(node))
     return name if name and (ADMIN_GUARD.match(name.lower()) or name == "IsAdminUser") else ""
