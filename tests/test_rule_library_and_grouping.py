@@ -197,3 +197,34 @@ def test_the_model_lists_tasks_whose_base_waits_for_the_commit(cli, write_tree):
         ("send_receipt", "TransactionAwareTask", "shop/tasks.py")]
     text = cli("model", root)
     assert "send_receipt (base=TransactionAwareTask)  shop/tasks.py:5" in text.stdout
+
+
+POOL_FALLBACK = '''import urllib3
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/host-ip")
+def host_ip():
+    http = urllib3.PoolManager()
+    try:
+        return http.request("GET", "https://ip.example.net").data
+    except urllib3.exceptions.HTTPError:
+        return http.request("GET", "https://ip.example.org").data
+
+
+@app.get("/status")
+def status():
+    return urllib3.request("GET", "https://status.example.net").data
+'''
+
+
+def test_requests_through_one_pool_without_a_timeout_are_one_finding_per_function(cli, write_tree):
+    root = write_tree({"shop/views.py": POOL_FALLBACK})
+    proc = cli("scan", ".", "--rule", "resilience.python.urllib-without-timeout", "--format", "json",
+               "--fail-on", "never", "--no-cache", cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert [f["evidence"]["start_line"] for f in findings] == [11, 18]
+    assert [r["line"] for r in findings[0]["related"] if "same problem" in r["message"]] == [13]
