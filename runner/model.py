@@ -1236,6 +1236,8 @@ def describe(model: ProjectModel) -> dict:
         "validators": helpers["validator"],
         "login_limiters": [{"path": f.path, "line": f.start, "framework": f.get("framework")}
                            for f in model.of_kind("login-limiter")],
+        "login_forms_with_limits": [{"path": f.path, "line": f.start, "name": f.get("name")}
+                                    for f in model.of_kind("form-login-limiter")],
         "admin_only": [{"path": f.path, "line": f.start, "guard": f.get("guard")} for f in model.facts
                        if f.kind == "admin-only" and model.deployed(f.path)
                        and model.place(f.path, f.start).context in ENTRY_POINTS],

@@ -62,3 +62,56 @@ def test_model_lists_the_login_limiter(cli, write_tree):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["login_limiters"] == [{"path": "shop/settings.py", "line": 4, "framework": "django"}]
     assert "django  shop/settings.py:4" in cli("model", tree).stdout
+
+
+VIEW_RULE = "ratelimit.python.django-login-view-without-ratelimit"
+
+LOGIN_VIEW = '''from django.contrib.auth import views as auth_views
+
+from .forms import SignInForm
+
+
+class SignInView(auth_views.LoginView):
+    form_class = SignInForm
+'''
+
+LIMITED_FORM = '''from django.contrib.auth.forms import AuthenticationForm
+
+from .ratelimit import check_rate_limit
+
+
+class SignInForm(AuthenticationForm):
+    def clean(self):
+        if not check_rate_limit("login", self.request):
+            raise self.get_invalid_login_error()
+        return super().clean()
+'''
+
+PLAIN_FORM = '''from django.contrib.auth.forms import AuthenticationForm
+
+
+class SignInForm(AuthenticationForm):
+    def clean(self):
+        self.cleaned_data["username"] = self.cleaned_data.get("username", "").strip()
+        return super().clean()
+'''
+
+
+def view_findings_of(cli, tree):
+    proc = cli("scan", tree, "--rule", VIEW_RULE, "--format", "json", "--fail-on", "never", "--no-cache", cwd=tree)
+    assert proc.returncode == 0, proc.stderr
+    return [(f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]]
+
+
+def test_a_login_view_is_limited_by_the_project_form_that_rate_limits_in_clean(cli, write_tree):
+    limited = write_tree({"shop/views.py": LOGIN_VIEW, "shop/forms.py": LIMITED_FORM, "shop/ratelimit.py": ""})
+    assert view_findings_of(cli, limited) == []
+    plain = write_tree({"shop/views.py": LOGIN_VIEW, "shop/forms.py": PLAIN_FORM})
+    assert view_findings_of(cli, plain) == [("shop/views.py", 6)]
+
+
+def test_model_lists_login_forms_that_rate_limit(cli, write_tree):
+    tree = write_tree({"shop/forms.py": LIMITED_FORM})
+    view = json.loads(cli("model", tree, "--format", "json").stdout)
+    assert view["login_forms_with_limits"] == [{"path": "shop/forms.py", "line": 8, "name": "SignInForm"}]
+    assert "SignInForm  shop/forms.py:8" in cli("model", tree).stdout

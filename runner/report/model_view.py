@@ -31,6 +31,8 @@ def text(view: dict) -> str:
     section("Project validators", [f"{v['name']} ({v['kind']})  {_where(v)}" for v in view["validators"]])
     section("Login limiters for every authenticate() call (django-axes, django-defender)",
             [f"{v['framework']}  {_where(v)}" for v in view["login_limiters"]])
+    section("Login forms that rate-limit in clean() (limit the login views that render them)",
+            [f"{v['name']}  {_where(v)}" for v in view["login_forms_with_limits"]])
     section("Administrators-only entry points", [f"{a['guard']}  {_where(a)}" for a in view["admin_only"]])
     section("Tasks enqueued after the commit (their base defers apply_async to on_commit)",
             [f"{t['name']} (base={t['base']})  {_where(t)}" for t in view["commit_deferred_tasks"]])
