@@ -21,8 +21,9 @@ Each rule says, in its metadata, where it applies:
                        function as the finding, make it safe
     wrapped-by:        fact kinds (e.g. `wrapper`) inside which the finding is the wrapper's
                        own default, not a defect
-    unless-fact:       fact kinds (e.g. `timeout-patch`) whose presence anywhere in the project
-                       settles the rule for every call (pretix patches HTTPAdapter.send)
+    unless-fact:       fact kinds (e.g. `timeout-patch`) whose presence anywhere in the project's
+                       deployed code settles the rule for every call (pretix patches
+                       HTTPAdapter.send); not in tests or a test settings module
     overridden-by-importers: true
                        no finding on a module-level Django setting that another scanned
                        module star-imports (`from .base import *`) and then assigns again:
@@ -76,7 +77,7 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue
         if meta.get("skip-commit-deferred-tasks") and _enqueues_commit_deferred_task(f, model):
             continue  # the task's own class waits for the commit
-        if any(model.of_kind(kind) for kind in meta.get("unless-fact") or ()):
+        if model.settled_by(meta.get("unless-fact") or ()):
             continue  # the project settles it once for every call (e.g. a global timeout patch)
         if meta.get("unless-only-logged") and _only_logged(f, model, lines_of):
             continue

@@ -182,6 +182,11 @@ class ProjectModel:
     def of_kind(self, kind: str) -> list[Fact]:
         return [f for f in self.facts if f.kind == kind]
 
+    def settled_by(self, kinds) -> Fact | None:
+        """The first fact of these kinds in deployed code: a limiter or timeout patch that
+        only a test settings module installs does not settle anything in production."""
+        return next((f for kind in kinds for f in self.of_kind(kind) if self.deployed(f.path)), None)
+
     def setting_keys(self) -> set[str]:
         return {_unquote(f.get("key")) for f in self.facts if f.kind in ("setting", "settings-module")}
 
@@ -1235,9 +1240,9 @@ def describe(model: ProjectModel) -> dict:
         "wrappers": helpers["wrapper"],
         "validators": helpers["validator"],
         "login_limiters": [{"path": f.path, "line": f.start, "framework": f.get("framework")}
-                           for f in model.of_kind("login-limiter")],
+                           for f in model.of_kind("login-limiter") if model.deployed(f.path)],
         "login_forms_with_limits": [{"path": f.path, "line": f.start, "name": f.get("name")}
-                                    for f in model.of_kind("form-login-limiter")],
+                                    for f in model.of_kind("form-login-limiter") if model.deployed(f.path)],
         "admin_only": [{"path": f.path, "line": f.start, "guard": f.get("guard")} for f in model.facts
                        if f.kind == "admin-only" and model.deployed(f.path)
                        and model.place(f.path, f.start).context in ENTRY_POINTS],

@@ -50,6 +50,14 @@ def test_axes_in_settings_settles_every_login_form(cli, write_tree):
     assert findings_of(cli, tree) == []
 
 
+def test_axes_only_in_test_settings_settles_nothing(cli, write_tree):
+    test_settings = SETTINGS.format(extra='    "axes",\n', backend='    "axes.backends.AxesStandaloneBackend",\n')
+    tree = write_tree({"shop/forms.py": FORMS, "shop/settings.py": SETTINGS.format(extra="", backend=""),
+                       "shop/test_settings.py": test_settings})
+    assert findings_of(cli, tree) == [(RULE, "shop/forms.py", 11)]
+    assert json.loads(cli("model", tree, "--format", "json").stdout)["login_limiters"] == []
+
+
 def test_defender_middleware_settles_it_too(cli, write_tree):
     settings = SETTINGS.format(extra="", backend="") + 'MIDDLEWARE = [\n    "defender.middleware.FailedLoginMiddleware",\n]\n'
     tree = write_tree({"shop/forms.py": FORMS, "shop/settings.py": settings})
