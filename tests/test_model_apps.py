@@ -317,6 +317,40 @@ def test_aiohttp_findings(cli):
     }
 
 
+# -- Tornado: RequestHandler subclasses through the project's base, (path, Handler) lists --
+
+TORNADO = "tornado-handlers"
+
+
+def test_tornado_routes_per_method_of_the_handler_class(cli):
+    got = routes(TORNADO, model_of(cli, TORNADO))
+    assert got[("GET", "/api/notebooks")] == ("notebookd/handlers.py", 10, "get", "notebookd/app.py", 8)
+    assert got[("PUT", "/api/notebooks/([^/]+)")] == ("notebookd/handlers.py", 21, "put", "notebookd/app.py", 9)
+    # url(...) specs, not Django's url(): the target is a handler class, not a view
+    assert got[("POST", "/login")] == ("notebookd/handlers.py", 39, "post", "notebookd/app.py", 11)
+    assert {r["framework"] for r in model_of(cli, TORNADO)["routes"]} == {"tornado"}
+    # pairs of strings are not routes
+    assert not [p for (_, p) in got if not p.startswith("/")]
+
+
+def test_tornado_handler_methods_are_entry_points(cli):
+    handlers = entry_points(TORNADO, model_of(cli, TORNADO), "handler")
+    assert {("notebookd/handlers.py", 29, "get"), ("notebookd/handlers.py", 39, "post"),
+            ("notebookd/handlers.py", 58, "on_message"),  # WebSocketHandler
+            ("notebookd/base.py", 11, "get_current_user")} <= handlers
+    assert not [h for h in handlers if h[0] == "notebookd/store.py"]
+
+
+def test_tornado_findings(cli):
+    found = findings(TORNADO, scan_of(cli, TORNADO))
+    assert found == {
+        (NO_TIMEOUT, "notebookd/handlers.py", 31): ("high", "handler"),
+        # get_argument("next") into self.redirect; the logout's `next=` + the request's
+        # own URI after the login URL (line 54) is not a finding
+        ("validation.python.open-redirect-request-url", "notebookd/handlers.py", 46): ("medium", "handler"),
+    }
+
+
 # -- GraphQL: graphene, strawberry, ariadne ------------------------------------------
 
 GRAPHQL = "graphql-graphene"
