@@ -690,3 +690,36 @@ def test_a_missing_email_timeout_is_one_finding_on_the_settings_and_none_for_a_r
     (root / "config/settings.py").write_text(MAIL_SETTINGS + "EMAIL_TIMEOUT = 30\n")
     proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
     assert json.loads(proc.stdout)["findings"] == []
+
+
+CORS_VIEWS = '''from flask import Flask
+from flask_cors import cross_origin
+
+app = Flask(__name__)
+app.config.from_object("alerts.settings")
+
+
+@app.post("/auth/login")
+@cross_origin(supports_credentials=True)
+def login():
+    return {"ok": True}
+
+
+@app.get("/auth/me")
+@cross_origin(supports_credentials=True)
+def me():
+    return {"user": None}
+'''
+CORS_RULE = "api.python.flask-cors-credentials-default-origins"
+
+
+def test_flask_cors_default_origins_is_one_finding_settled_by_the_config(cli, write_tree):
+    root = write_tree({"alerts/app.py": CORS_VIEWS, "alerts/settings.py": "DEBUG = False\n"})
+    proc = cli("scan", ".", "--rule", CORS_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    [one] = json.loads(proc.stdout)["findings"]
+    assert (one["evidence"]["path"], one["evidence"]["start_line"]) == ("alerts/app.py", 9)
+    assert [(r["path"], r["line"]) for r in one["related"]] == [("alerts/app.py", 15)]
+    # the settings module the app loads names the origins every decorator reads
+    (root / "alerts/settings.py").write_text('DEBUG = False\nCORS_ORIGINS = ["https://alerts.example.com"]\n')
+    proc = cli("scan", ".", "--rule", CORS_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
