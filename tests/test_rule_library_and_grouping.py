@@ -39,7 +39,7 @@ THREADS = (
 
 
 def _findings(cli, root, rule):
-    proc = cli("scan", root, "--format", "json", "--no-cache", "--rule", rule, "--fail-on", "never")
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--rule", rule, "--fail-on", "never", "--preview")
     assert proc.returncode == 0, proc.stderr
     return [f for f in json.loads(proc.stdout)["findings"] if f["rule"] == rule]
 

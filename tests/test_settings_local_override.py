@@ -27,7 +27,7 @@ RULES = {"api.python.django-debug-enabled-in-settings", "statefulness.python.dja
 
 def test_star_imported_local_settings_take_over_debug_and_cache(cli, write_tree):
     root = write_tree({"shop/settings.py": OVERRIDDEN, "billing/settings.py": BASE})
-    proc = cli("scan", root, "--format", "json", "--no-cache")
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--preview")
     assert proc.returncode in (0, 1), proc.stderr
     found = {(f["rule"], f["evidence"]["path"]) for f in json.loads(proc.stdout)["findings"] if f["rule"] in RULES}
     assert found == {(rule, "billing/settings.py") for rule in RULES}
@@ -47,7 +47,7 @@ STAGING = "from .base import *  # noqa: F403\n\nALLOWED_HOSTS = ['staging.exampl
 
 
 def _found(cli, root):
-    proc = cli("scan", root, "--format", "json", "--no-cache")
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--preview")
     assert proc.returncode in (0, 1), proc.stderr
     return {(f["rule"], f["evidence"]["path"]) for f in json.loads(proc.stdout)["findings"] if f["rule"] in RULES}
 
