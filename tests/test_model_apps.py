@@ -601,7 +601,7 @@ PATH_RULE = "validation.python.path-traversal-request-path"
 
 def test_an_injection_rule_reports_one_finding_per_handler_with_the_other_sinks_related(cli, write_tree):
     root = write_tree({"shop/api/extensions.py": EXTENSION_ZIP})
-    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     first, second = json.loads(proc.stdout)["findings"]
     assert (first["evidence"]["start_line"], second["evidence"]["start_line"]) == (14, 21)
     assert [r["line"] for r in first["related"] if "same problem" in r["message"]] == [15, 16]
@@ -649,11 +649,11 @@ class Theme(ThemeBase):
 
 def test_a_parameter_typed_as_a_project_enum_or_a_literal_is_no_taint_source(cli, write_tree):
     root = write_tree({"shop/api/assets.py": THEMED_LOGO, "shop/types.py": THEME_TYPES})
-    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     # FastAPI rejects any other value of an Enum or Literal parameter; `name: str` is free text
     assert [f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"]] == [25]
     (root / "shop/types.py").write_text("class Theme:\n    light = 'light'\n")  # no Enum: free text
-    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    proc = cli("scan", ".", "--rule", PATH_RULE, "--format", "json", "--fail-on", "never", "--preview", cwd=root)
     assert [f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"]] == [15, 25]
 
 
