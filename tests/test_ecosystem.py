@@ -263,6 +263,31 @@ def test_prepare_verifies_hash_and_unpacks_without_dist_info(tmp_path):
         pmod.prepare(bad, tmp_path, log=lambda m: None)
 
 
+def test_prepare_unpacks_an_sdist_and_refuses_members_outside_the_tree(tmp_path):
+    import io
+    import tarfile
+
+    def make_sdist(path: Path, members: dict) -> str:
+        with tarfile.open(path, "w:gz") as tf:
+            for name, text in members.items():
+                data = text.encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    dl = tmp_path / "dl"
+    dl.mkdir()
+    digest = make_sdist(dl / "demo-1.0.tar.gz", {"demo-1.0/demo/app.py": "x = 1\n"})
+    project = pmod.Project("demo", "tuning", "", ("demo-1.0/demo",), (pmod.Dist("demo==1.0", "demo-1.0.tar.gz", digest),))
+    assert (pmod.prepare(project, tmp_path, log=lambda m: None) / "demo-1.0" / "demo" / "app.py").read_text() == "x = 1\n"
+    evil = make_sdist(dl / "evil-1.0.tar.gz", {"../outside.py": "x = 1\n"})
+    project = pmod.Project("evil", "tuning", "", ("evil",), (pmod.Dist("evil==1.0", "evil-1.0.tar.gz", evil),))
+    with pytest.raises(EcosystemError, match=r"evil-1.0.tar.gz: .*outside"):
+        pmod.prepare(project, tmp_path, log=lambda m: None)
+    assert not (tmp_path / "src" / "outside.py").exists()
+
+
 def test_missing_scan_path_is_an_error(tmp_path):
     (tmp_path / "dl").mkdir()
     digest = make_wheel(tmp_path / "dl" / "d.whl", {"demo/app.py": ""})

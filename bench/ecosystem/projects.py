@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 from dataclasses import dataclass, field
@@ -113,7 +114,15 @@ def download(dist: Dist, dl: Path, log=print) -> Path:
 
 
 def unpack(archive: Path, dest: Path) -> None:
-    """Unpack a wheel into dest, leaving out *.dist-info (metadata, not code)."""
+    """Unpack a wheel (or an sdist .tar.gz) into dest, leaving out *.dist-info (metadata, not code)."""
+    if archive.name.endswith(".tar.gz"):
+        with tarfile.open(archive) as tf:
+            # the "data" filter refuses members that would land outside dest, links and devices
+            try:
+                tf.extractall(dest, filter="data")
+            except tarfile.FilterError as exc:
+                raise EcosystemError(f"{archive}: {exc}") from None
+        return
     with zipfile.ZipFile(archive) as zf:
         for member in zf.infolist():
             top = member.filename.split("/", 1)[0]
