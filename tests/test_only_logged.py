@@ -42,7 +42,7 @@ def reset():
 def test_an_ip_only_written_to_logs_is_not_reported(cli, write_tree):
     root = write_tree({"shop/views.py": VIEWS})
     proc = cli("scan", root, "--format", "json", "--no-cache", "--fail-on", "never",
-               "--rule", "auth.python.client-ip-from-first-forwarded-for")
+               "--rule", "auth.python.client-ip-from-first-forwarded-for", "--preview")
     assert proc.returncode == 0, proc.stderr
     lines = sorted(f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"])
     assert lines == [23, 29]  # the helper's return, the rate-limit key; not the login logs (line 12)

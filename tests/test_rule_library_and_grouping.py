@@ -228,3 +228,63 @@ def test_requests_through_one_pool_without_a_timeout_are_one_finding_per_functio
     findings = json.loads(proc.stdout)["findings"]
     assert [f["evidence"]["start_line"] for f in findings] == [11, 18]
     assert [r["line"] for r in findings[0]["related"] if "same problem" in r["message"]] == [13]
+
+
+COOKIE_SETTINGS = '''import os
+
+SECRET_KEY = os.environ["SECRET_KEY"]
+DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
+
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+'''
+
+ENV_COOKIE_SETTINGS = '''import environ
+
+env = environ.Env()
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", False)
+'''
+
+
+def test_the_cookie_flags_of_one_settings_module_are_one_finding(cli, write_tree):
+    """SESSION_COOKIE_SECURE and CSRF_COOKIE_SECURE switched off side by side are one choice of
+    one settings module: one finding on the first, the other related."""
+    root = write_tree({"shop/settings.py": COOKIE_SETTINGS, "blog/settings.py": ENV_COOKIE_SETTINGS})
+    off = _findings(cli, root, "auth.python.cookie-secure-flag-disabled")
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"], [r["line"] for r in f["related"]]) for f in off] == [
+        ("shop/settings.py", 6, [7])]
+    env = _findings(cli, root, "auth.python.cookie-secure-defaults-to-off")
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"], [r["line"] for r in f["related"]]) for f in env] == [
+        ("blog/settings.py", 4, [5])]
+
+
+JWT_CONFIG = '''import datetime
+
+JWT_ACCESS_TOKEN_EXPIRES = datetime.timedelta(days=7)
+JWT_REFRESH_TOKEN_EXPIRES = datetime.timedelta(days=15)
+'''
+
+JWT_APP = '''from flask import Flask
+from flask_jwt_extended import JWTManager
+
+from api import config, revoked
+
+app = Flask(__name__)
+app.config.from_object(config)
+jwt = JWTManager(app)
+
+
+@jwt.token_in_blocklist_loader
+def is_revoked(jwt_header, jwt_payload):
+    return revoked.contains(jwt_payload["jti"])
+'''
+
+
+def test_a_long_access_token_is_settled_by_a_revocation_list(cli, write_tree):
+    """flask-jwt-extended asks the project's blocklist loader about every token: with one
+    registered, a long access-token lifetime is not a finding; without it, it is."""
+    plain = write_tree({"api/config.py": JWT_CONFIG})
+    assert [f["evidence"]["start_line"] for f in _findings(cli, plain, "auth.python.jwt-access-token-lifetime-in-days")] == [3]
+    revocable = write_tree({"api/config.py": JWT_CONFIG, "api/app.py": JWT_APP})
+    assert _findings(cli, revocable, "auth.python.jwt-access-token-lifetime-in-days") == []
