@@ -38,6 +38,9 @@ Each rule says, in its metadata, where it applies:
                        no finding when the matched value is assigned to a local variable that
                        the function only passes to logging calls (`log.error(f"... {ip}")`):
                        a log line records the value, it decides nothing
+    superseded-by:     rule ids; no finding in a function or view class where one of those
+                       rules already reports, or in a module where one reports at module level
+                       (a framework's own rule, or the app without a limiter, said it already)
     admin-only:        severity (or `off`) in a handler only the site's administrators reach
                        (`@staff_member_required`, `Depends(check_admin)`, `IsAdminUser`): for
                        rules whose attacker is the caller (a path or URL the admin chooses)
@@ -101,7 +104,27 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             f.related.append(Related(route.path, Region(route.start, 1, route.end, 1),
                                      f"registered here: {placement.reason}"))
         kept.append(f)
-    return _aggregate(kept, model, rules_by_id, lines_of)
+    return _without_superseded(_aggregate(kept, model, rules_by_id, lines_of), model, rules_by_id)
+
+
+def _without_superseded(findings: list[Finding], model: ProjectModel, rules_by_id: dict) -> list[Finding]:
+    """Drop a finding of a rule with `superseded-by` where a named rule reports in the same
+    function or outermost class: one root cause, reported once, by the more precise rule."""
+    def scopes(f: Finding) -> set[tuple]:
+        line = f.region.start_line
+        return {(f.path, s.start) for s in (model.enclosing_function(f.path, line),
+                                             model.enclosing(f.path, line, "class", outermost=True)) if s}
+
+    reported: dict[str, set[tuple]] = {}
+    for f in findings:  # a module-level finding (the app without a limiter) covers its module
+        reported.setdefault(f.rule_id, set()).update(scopes(f) or {(f.path, 0)})
+    out = []
+    for f in findings:
+        by = rules_by_id[f.rule_id].raw.get("metadata", {}).get("superseded-by") or ()
+        if any((scopes(f) | {(f.path, 0)}) & reported.get(other, set()) for other in by):
+            continue
+        out.append(f)
+    return out
 
 
 def _names_called(text: str, names: set[str]) -> bool:

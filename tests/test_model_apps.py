@@ -77,6 +77,7 @@ NO_TIMEOUT = "resilience.python.requests-without-timeout"
 SA_LOOP = "database.python.sqlalchemy-query-per-loop-iteration"
 DJ_LOOP = "database.python.django-query-per-loop-iteration"
 UNBOUNDED = "database.python.unbounded-query-in-route"
+LOGIN = "ratelimit.python.login-handler-without-rate-limit"
 
 
 # -- connexion: routes come only from the OpenAPI spec ----------------------------------
@@ -345,6 +346,8 @@ def test_tornado_findings(cli):
     found = findings(TORNADO, scan_of(cli, TORNADO))
     assert found == {
         (NO_TIMEOUT, "notebookd/handlers.py", 31): ("high", "handler"),
+        # LoginHandler.post checks the submitted password with nothing limiting attempts
+        (LOGIN, "notebookd/handlers.py", 39): ("high", "handler"),
         # get_argument("next") into self.redirect; the logout's `next=` + the request's
         # own URI after the login URL (line 54) is not a finding
         ("validation.python.open-redirect-request-url", "notebookd/handlers.py", 46): ("medium", "handler"),
@@ -722,4 +725,88 @@ def test_flask_cors_default_origins_is_one_finding_settled_by_the_config(cli, wr
     # the settings module the app loads names the origins every decorator reads
     (root / "alerts/settings.py").write_text('DEBUG = False\nCORS_ORIGINS = ["https://alerts.example.com"]\n')
     proc = cli("scan", ".", "--rule", CORS_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
+
+
+# -- logins without a rate limit, whatever the framework --------------------------------
+
+LOGIN_HANDLERS = """import tornado.web
+
+from accounts.store import check
+
+
+class LoginHandler(tornado.web.RequestHandler):
+    def post(self):
+        if not check(self.get_body_argument("user"), self.get_body_argument("password")):
+            raise tornado.web.HTTPError(403)
+        self.set_secure_cookie("user", self.get_body_argument("user"))
+
+
+def login(handler):
+    return check(handler.get_body_argument("user"), handler.get_body_argument("password"))
+"""
+
+LIMITED_LOGIN = """import tornado.web
+
+from accounts.limits import login_limiter
+from accounts.store import check
+
+
+class SigninHandler(tornado.web.RequestHandler):
+    @login_limiter.limit("5/minute")
+    def post(self):
+        if not check(self.get_body_argument("user"), self.get_body_argument("password")):
+            raise tornado.web.HTTPError(403)
+"""
+
+LOGIN_APP = """import tornado.web
+
+from accounts.handlers import LoginHandler
+from accounts.limited import SigninHandler
+
+app = tornado.web.Application([(r"/login", LoginHandler), (r"/signin", SigninHandler)])
+"""
+
+FLASK_LOGIN = """from flask import Flask, request
+from werkzeug.security import check_password_hash
+
+from accounts.store import password_hash_of
+
+app = Flask(__name__)
+
+
+@app.route("/login", methods=["POST"])
+def login():
+    if check_password_hash(password_hash_of(request.form["user"]), request.form["password"]):
+        return "ok"
+    return "no", 403
+"""
+
+DRF_SETTINGS = """REST_FRAMEWORK = {
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": "20/minute"},
+}
+"""
+
+
+def test_a_login_handler_without_a_limit_is_reported_once_in_any_framework(cli, write_tree):
+    root = write_tree({"accounts/handlers.py": LOGIN_HANDLERS, "accounts/limited.py": LIMITED_LOGIN,
+                       "accounts/app.py": LOGIN_APP, "accounts/web.py": FLASK_LOGIN})
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+    got = sorted((f["rule"], f["evidence"]["path"], f["evidence"]["start_line"])
+                 for f in json.loads(proc.stdout)["findings"] if f["area"] == "ratelimit")
+    assert got == [
+        # the Flask module's app has no limiter at all: one finding there covers its login
+        ("ratelimit.python.flask-app-without-limiter", "accounts/web.py", 6),
+        # the Tornado handler; not the module function `login` (no route), not the handler
+        # whose module applies a limiter
+        (LOGIN, "accounts/handlers.py", 7),
+    ]
+    # DRF's default throttles settle it for the project
+    root = write_tree({"accounts/handlers.py": LOGIN_HANDLERS, "accounts/app.py": LOGIN_APP.replace(
+        "from accounts.limited import SigninHandler\n", "").replace(', (r"/signin", SigninHandler)', ""),
+        "accounts/settings.py": DRF_SETTINGS})
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--fail-on", "never", "--rule", LOGIN)
+    assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["findings"] == []

@@ -88,3 +88,12 @@ def test_rule_ids_are_unique():
 def test_every_area_has_a_python_rule():
     areas = {rules_mod.load_rule_file(p).area for p in RULE_FILES if p.parent.name == "python"}
     assert areas == set(rules_mod.AREAS)
+
+
+def test_superseded_by_names_rules_of_the_pack_in_the_same_area():
+    """A misspelt id in `superseded-by` would silently supersede nothing."""
+    rules = {r.id: r for r in (rules_mod.load_rule_file(p) for p in RULE_FILES)}
+    named = {(rid, other) for rid, r in rules.items()
+             for other in r.raw.get("metadata", {}).get("superseded-by") or ()}
+    assert named  # the login rule names the framework rules
+    assert [(rid, o) for rid, o in named if o not in rules or rules[o].area != rules[rid].area or o == rid] == []
