@@ -98,6 +98,9 @@ class Scope:
     reason: str = ""
     route: Fact | None = None  # the registration that made it an entry point, if any
     bases: list[str] = field(default_factory=list)
+    # names its own code references (calls, attributes, bare names; not nested scopes'):
+    # who uses a helper decides where it runs (see _mark_cli_only_helpers)
+    uses: frozenset[str] = frozenset()
 
     def contains(self, line: int) -> bool:
         return self.start <= line <= self.end
@@ -127,6 +130,7 @@ class ProjectModel:
     # migrations/) apply below them, so scanning `fixtures/apps/shop` judges `shop` itself.
     project_dirs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # every file scanned, relative to the scan root
+    module_uses: dict[str, frozenset[str]] = field(default_factory=dict)  # path -> names used outside any scope
 
     def path_context(self, path: str) -> tuple[str, str] | None:
         for base in sorted(self.project_dirs, key=len, reverse=True):
@@ -515,8 +519,62 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _mark_references(model)
     _mark_specs(model)
     _inherit_to_methods(model)
+    _mark_cli_only_helpers(model)
     _inherit_admin_guards(model)
     return model
+
+
+CLI_ONLY_ROUNDS = 4  # a helper of a helper of a command: chains longer than this stay library
+CLI_LIKE = frozenset({"cli", "test", "migration"})
+# Servers are started by commands: a function that builds the web app or runs the server (and
+# so everything it calls) serves requests, whoever calls it. It stays library code, and the
+# chain below it with it.
+SERVER_NAMES = frozenset({"Flask", "Quart", "FastAPI", "Starlette", "Sanic", "Application", "make_server",
+                          "serve_forever", "run_app", "uvicorn", "gunicorn", "hypercorn", "waitress",
+                          "IOLoop", "WSGIServer", "get_wsgi_application", "get_asgi_application",
+                          "create_app", "make_app", "app_factory", "Celery", "Worker"})
+
+
+def _mark_cli_only_helpers(model: ProjectModel) -> None:
+    """A library function whose name is referenced only from CLI code (management commands,
+    click/typer/argparse mains, scripts), and from tests or migrations at most, runs in the CLI:
+    `ModoAPIClient.register_instance` called only by a management command. Names are matched
+    without types, so a name any request-path code also references (`save`, `send`) keeps its
+    function in the library; dunder methods, called implicitly, are never marked, and neither
+    is a function that builds the web app or starts a server (see SERVER_NAMES)."""
+    users: dict[str, list[tuple[str, Scope | None]]] = {}
+    for path, scopes in model.scopes.items():
+        for scope in scopes:
+            for name in scope.uses:
+                users.setdefault(name, []).append((path, scope))
+    for path, names in model.module_uses.items():
+        for name in names:
+            users.setdefault(name, []).append((path, None))
+
+    def context_of(path: str, scope: Scope | None) -> str:
+        return model.place(path, scope.start if scope else 0).context if scope else (
+            (model.path_context(path) or model.file_contexts.get(path) or ("library",))[0])
+
+    for _ in range(CLI_ONLY_ROUNDS):
+        changed = False
+        for path, scopes in model.scopes.items():
+            for fn in scopes:
+                if fn.kind != "function" or fn.context is not None or (fn.name.startswith("__") and fn.name.endswith("__")):
+                    continue
+                if fn.name in SERVER_NAMES or fn.uses & SERVER_NAMES:
+                    continue  # builds or starts the server: what it sets up serves requests
+                if model.place(path, fn.start).context != "library":
+                    continue  # a test, a migration, a settings module, inside an entry point
+                refs = [(p, s) for p, s in users.get(fn.name, ()) if s is not fn]
+                contexts = [context_of(p, s) for p, s in refs]
+                if not refs or "cli" not in contexts or not set(contexts) <= CLI_LIKE:
+                    continue
+                p, s = refs[contexts.index("cli")]
+                where = f"{s.name} at {p}:{s.start}" if s else p
+                fn.context, fn.reason = "cli", f"used only by CLI code ({where})"
+                changed = True
+        if not changed:
+            break
 
 
 def _apply_router_prefixes(model: ProjectModel) -> None:
@@ -564,9 +622,10 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
             text = (root / rel).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        found, facts = read_source(rel, text)
+        found, facts, module_uses = read_source_and_uses(rel, text)
         if found:
             model.scopes[rel] = sorted(found, key=lambda s: (s.start, -s.end))
+        model.module_uses[rel] = module_uses
         model.facts.extend(facts)
 
 
@@ -609,10 +668,16 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
     """Functions and classes of one Python file, and its facts about them: with `ast`
     (parsing only; nothing is imported or run), else, for code this Python cannot parse
     (newer syntax), scopes by indentation and the facts their decorators and bases make."""
+    return read_source_and_uses(path, text)[:2]
+
+
+def read_source_and_uses(path: str, text: str) -> tuple[list[Scope], list[Fact], frozenset[str]]:
+    """read_source, plus the names the module's top-level code references (each scope
+    carries its own in `uses`; none for code read by indentation)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
-        return _indented_read(path, text)
+        return (*_indented_read(path, text), frozenset())
     graphene = bool(IMPORTS_GRAPHENE.search(text))
     mentions_timeout = "timeout" in text
     mentions_on_commit, mentions_base = "on_commit" in text, "base=" in text
@@ -620,6 +685,7 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                     for t in node.targets if isinstance(t, ast.Name)}
     out, facts = [], []
+    scope_of_node: dict[int, Scope] = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
@@ -649,9 +715,37 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
                 guard = _function_admin_guard(node)
             if guard:
                 facts.append(Fact("admin-only", path, scope.start, scope.end, (("guard", guard),), "source.admin-guard"))
+            scope_of_node[id(node)] = scope
             out.append(scope)
+    module = _record_uses(tree, scope_of_node)
     facts += _settings_facts(path, tree.body)
-    return out, facts
+    return out, facts, frozenset(module)
+
+
+def _record_uses(tree: ast.AST, scope_of_node: dict[int, Scope]) -> set[str]:
+    """Give each scope the names its own code references (a call `f()`, `obj.f`, a bare `f`
+    passed as a callback); return the names referenced at module level. A nested function's
+    names are its own; decorators and default values belong to the enclosing code."""
+    found: dict[int, set[str]] = {}
+    module: set[str] = set()
+    stack: list[tuple[ast.AST, int | None]] = [(tree, None)]
+    while stack:
+        node, owner = stack.pop()
+        if isinstance(node, ast.Name):
+            (found.setdefault(owner, set()) if owner is not None else module).add(node.id)
+        elif isinstance(node, ast.Attribute):
+            (found.setdefault(owner, set()) if owner is not None else module).add(node.attr)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and id(node) in scope_of_node:
+            outer = [*node.decorator_list, *getattr(node, "bases", ()), *getattr(node, "keywords", ())]
+            if not isinstance(node, ast.ClassDef):
+                outer += [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+            stack.extend((child, owner) for child in outer)
+            stack.extend((child, id(node)) for child in node.body)
+            continue
+        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+    for key, names in found.items():
+        scope_of_node[key].uses = frozenset(names)
+    return module
 
 
 def _defers_enqueue_to_commit(cls) -> bool:

@@ -810,3 +810,71 @@ def test_a_login_handler_without_a_limit_is_reported_once_in_any_framework(cli, 
     proc = cli("scan", root, "--format", "json", "--no-cache", "--fail-on", "never", "--rule", LOGIN)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["findings"] == []
+
+
+# -- helpers only the CLI uses run in the CLI -------------------------------------------
+
+API_CLIENT = """import requests
+
+
+class RegistryClient:
+    def register_instance(self, hostname):
+        return self.__send("post", "/instances/", {"hostname": hostname})
+
+    def __send(self, method, path, payload):
+        return requests.request(method, "https://registry.example.org" + path, json=payload)
+
+
+def latest_version():
+    return requests.get("https://registry.example.org/latest").json()
+"""
+
+REGISTER_COMMAND = """from django.core.management.base import BaseCommand
+
+from shop.client import RegistryClient
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        RegistryClient().register_instance(options["hostname"])
+"""
+
+VERSION_VIEW = """from django.http import JsonResponse
+
+from shop.client import latest_version
+
+
+def version(request):
+    return JsonResponse({"latest": latest_version()})
+"""
+
+VERSION_URLS = """from django.urls import path
+
+from shop import views
+
+urlpatterns = [path("version/", views.version)]
+"""
+
+
+def test_a_helper_only_management_commands_use_runs_in_the_cli(cli, write_tree):
+    """register_instance is used only by a management command, and _send only by it: both run
+    in the CLI, where a missing timeout is not reported; latest_version is also used by a view,
+    so its missing timeout is."""
+    root = write_tree({"shop/client.py": API_CLIENT, "shop/management/commands/register.py": REGISTER_COMMAND,
+                       "shop/views.py": VERSION_VIEW, "shop/urls.py": VERSION_URLS})
+    proc = cli("scan", root, "--format", "json", "--no-cache", "--fail-on", "never", "--rule", NO_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]] == [
+        ("shop/client.py", 13)]
+    from pathlib import Path
+
+    from backend_review import model as model_mod
+
+    files = ["shop/client.py", "shop/management/commands/register.py", "shop/views.py", "shop/urls.py"]
+    built = model_mod.build([], root=Path(root), files=files)
+    send = built.place("shop/client.py", 9)
+    assert (send.context, send.reason) == (
+        "cli", "used only by CLI code (register_instance at shop/client.py:5)")
+    assert built.place("shop/client.py", 6).reason == (
+        "used only by CLI code (handle at shop/management/commands/register.py:7)")
+    assert built.place("shop/client.py", 13).context == "library"
