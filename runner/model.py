@@ -551,27 +551,46 @@ def _mark_cli_only_helpers(model: ProjectModel) -> None:
         for name in names:
             users.setdefault(name, []).append((path, None))
 
-    def context_of(path: str, scope: Scope | None) -> str:
-        return model.place(path, scope.start if scope else 0).context if scope else (
-            (model.path_context(path) or model.file_contexts.get(path) or ("library",))[0])
+    contexts: dict[tuple[str, int], str] = {}  # (path, scope start or 0) -> context, this round
 
+    def context_of(path: str, scope: Scope | None) -> str:
+        key = (path, scope.start if scope else 0)
+        if key not in contexts:
+            contexts[key] = (model.place(path, scope.start).context if scope else
+                             (model.path_context(path) or model.file_contexts.get(path) or ("library",))[0])
+        return contexts[key]
+
+    # only names some CLI code references can be CLI-only (grown as helpers are marked)
+    cli_names = {name for path, scopes in model.scopes.items() for scope in scopes
+                 if scope.uses and context_of(path, scope) == "cli" for name in scope.uses}
+    cli_names |= {name for path, names in model.module_uses.items()
+                  if names and context_of(path, None) == "cli" for name in names}
     for _ in range(CLI_ONLY_ROUNDS):
+        contexts.clear()
         changed = False
         for path, scopes in model.scopes.items():
             for fn in scopes:
-                if fn.kind != "function" or fn.context is not None or (fn.name.startswith("__") and fn.name.endswith("__")):
+                if fn.kind != "function" or fn.context is not None or fn.name not in cli_names:
                     continue
-                if fn.name in SERVER_NAMES or fn.uses & SERVER_NAMES:
-                    continue  # builds or starts the server: what it sets up serves requests
-                if model.place(path, fn.start).context != "library":
+                if (fn.name.startswith("__") and fn.name.endswith("__")) or fn.name in SERVER_NAMES or fn.uses & SERVER_NAMES:
+                    continue  # called implicitly, or builds or starts the server
+                if context_of(path, fn) != "library":
                     continue  # a test, a migration, a settings module, inside an entry point
-                refs = [(p, s) for p, s in users.get(fn.name, ()) if s is not fn]
-                contexts = [context_of(p, s) for p, s in refs]
-                if not refs or "cli" not in contexts or not set(contexts) <= CLI_LIKE:
+                first_cli = None
+                for p, s in users.get(fn.name, ()):
+                    if s is fn:
+                        continue
+                    c = context_of(p, s)
+                    if c not in CLI_LIKE:
+                        first_cli = None
+                        break
+                    if c == "cli" and first_cli is None:
+                        first_cli = (p, s)
+                if first_cli is None:
                     continue
-                p, s = refs[contexts.index("cli")]
-                where = f"{s.name} at {p}:{s.start}" if s else p
-                fn.context, fn.reason = "cli", f"used only by CLI code ({where})"
+                p, s = first_cli
+                fn.context, fn.reason = "cli", f"used only by CLI code ({f'{s.name} at {p}:{s.start}' if s else p})"
+                cli_names.update(*(inner.uses for inner in scopes if fn.start <= inner.start and inner.end <= fn.end))
                 changed = True
         if not changed:
             break
@@ -685,9 +704,13 @@ def read_source_and_uses(path: str, text: str) -> tuple[list[Scope], list[Fact],
                     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                     for t in node.targets if isinstance(t, ast.Name)}
     out, facts = [], []
-    scope_of_node: dict[int, Scope] = {}
+    refs: list[tuple[int, str]] = []  # (line, name) of every name and attribute referenced
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(node, ast.Name):
+            refs.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute):
+            refs.append((node.lineno, node.attr))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             if isinstance(node, ast.ClassDef):
                 # ast.unparse, not get_source_segment: that one splits the whole file again
@@ -715,37 +738,26 @@ def read_source_and_uses(path: str, text: str) -> tuple[list[Scope], list[Fact],
                 guard = _function_admin_guard(node)
             if guard:
                 facts.append(Fact("admin-only", path, scope.start, scope.end, (("guard", guard),), "source.admin-guard"))
-            scope_of_node[id(node)] = scope
             out.append(scope)
-    module = _record_uses(tree, scope_of_node)
+    module = _record_uses(refs, out, text.count("\n") + 2)
     facts += _settings_facts(path, tree.body)
-    return out, facts, frozenset(module)
+    return out, facts, module
 
 
-def _record_uses(tree: ast.AST, scope_of_node: dict[int, Scope]) -> set[str]:
-    """Give each scope the names its own code references (a call `f()`, `obj.f`, a bare `f`
-    passed as a callback); return the names referenced at module level. A nested function's
-    names are its own; decorators and default values belong to the enclosing code."""
+def _record_uses(refs: list[tuple[int, str]], scopes: list[Scope], lines: int) -> frozenset[str]:
+    """Give each scope the names referenced on its own lines (a call `f()`, `obj.f`, a bare
+    `f` passed as a callback), not on a nested scope's; return the names referenced at module
+    level. By line, in one pass: a second walk of the tree doubled the model's reading time."""
+    owner: list[int] = [-1] * lines  # line -> index of the innermost scope holding it
+    for i, scope in sorted(enumerate(scopes), key=lambda p: (p[1].start, -p[1].end)):
+        owner[scope.start:scope.end + 1] = [i] * (scope.end + 1 - scope.start)
     found: dict[int, set[str]] = {}
-    module: set[str] = set()
-    stack: list[tuple[ast.AST, int | None]] = [(tree, None)]
-    while stack:
-        node, owner = stack.pop()
-        if isinstance(node, ast.Name):
-            (found.setdefault(owner, set()) if owner is not None else module).add(node.id)
-        elif isinstance(node, ast.Attribute):
-            (found.setdefault(owner, set()) if owner is not None else module).add(node.attr)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and id(node) in scope_of_node:
-            outer = [*node.decorator_list, *getattr(node, "bases", ()), *getattr(node, "keywords", ())]
-            if not isinstance(node, ast.ClassDef):
-                outer += [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
-            stack.extend((child, owner) for child in outer)
-            stack.extend((child, id(node)) for child in node.body)
-            continue
-        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
-    for key, names in found.items():
-        scope_of_node[key].uses = frozenset(names)
-    return module
+    for line, name in refs:
+        found.setdefault(owner[line] if line < lines else -1, set()).add(name)
+    for i, names in found.items():
+        if i >= 0:
+            scopes[i].uses = frozenset(names)
+    return frozenset(found.get(-1, ()))
 
 
 def _defers_enqueue_to_commit(cls) -> bool:
