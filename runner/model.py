@@ -22,7 +22,9 @@ Framework knowledge lives in the facts files; this module only knows the fact ki
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
+import itertools
 import json
 import os
 import re
@@ -98,9 +100,6 @@ class Scope:
     reason: str = ""
     route: Fact | None = None  # the registration that made it an entry point, if any
     bases: list[str] = field(default_factory=list)
-    # names its own code references (calls, attributes, bare names; not nested scopes'):
-    # who uses a helper decides where it runs (see _mark_cli_only_helpers)
-    uses: frozenset[str] = frozenset()
 
     def contains(self, line: int) -> bool:
         return self.start <= line <= self.end
@@ -130,7 +129,9 @@ class ProjectModel:
     # migrations/) apply below them, so scanning `fixtures/apps/shop` judges `shop` itself.
     project_dirs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # every file scanned, relative to the scan root
-    module_uses: dict[str, frozenset[str]] = field(default_factory=dict)  # path -> names used outside any scope
+    # path -> source lines, kept while the model is built: who references a helper by name
+    # decides where it runs (see _mark_cli_only_helpers); emptied afterwards
+    sources: dict[str, list[str]] = field(default_factory=dict)
 
     def path_context(self, path: str) -> tuple[str, str] | None:
         for base in sorted(self.project_dirs, key=len, reverse=True):
@@ -520,6 +521,7 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _mark_specs(model)
     _inherit_to_methods(model)
     _mark_cli_only_helpers(model)
+    model.sources.clear()
     _inherit_admin_guards(model)
     return model
 
@@ -535,62 +537,113 @@ SERVER_NAMES = frozenset({"Flask", "Quart", "FastAPI", "Starlette", "Sanic", "Ap
                           "create_app", "make_app", "app_factory", "Celery", "Worker"})
 
 
+IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
 def _mark_cli_only_helpers(model: ProjectModel) -> None:
     """A library function whose name is referenced only from CLI code (management commands,
     click/typer/argparse mains, scripts), and from tests or migrations at most, runs in the CLI:
     `ModoAPIClient.register_instance` called only by a management command. Names are matched
-    without types, so a name any request-path code also references (`save`, `send`) keeps its
-    function in the library; dunder methods, called implicitly, are never marked, and neither
-    is a function that builds the web app or starts a server (see SERVER_NAMES)."""
-    users: dict[str, list[tuple[str, Scope | None]]] = {}
-    for path, scopes in model.scopes.items():
-        for scope in scopes:
-            for name in scope.uses:
-                users.setdefault(name, []).append((path, scope))
-    for path, names in model.module_uses.items():
-        for name in names:
-            users.setdefault(name, []).append((path, None))
-
-    contexts: dict[tuple[str, int], str] = {}  # (path, scope start or 0) -> context, this round
+    as words of the source, without types: a name that request-path code also mentions (`save`,
+    `send`, a docstring, a string naming a task) keeps every function of that name in the
+    library. Dunder methods, called implicitly, are never marked, and neither is a function that
+    builds the web app or starts a server (see SERVER_NAMES). Only the names of library
+    functions that some CLI code mentions are searched for, so the cost stays a fraction of
+    reading the source."""
+    file_context = {path: (model.path_context(path) or model.file_contexts.get(path) or ("library",))[0]
+                    for path in model.sources}
+    contexts: dict[tuple[str, int], str] = {}  # (path, scope start) -> context, this round
 
     def context_of(path: str, scope: Scope | None) -> str:
-        key = (path, scope.start if scope else 0)
-        if key not in contexts:
-            contexts[key] = (model.place(path, scope.start).context if scope else
-                             (model.path_context(path) or model.file_contexts.get(path) or ("library",))[0])
-        return contexts[key]
+        """place(path, scope.start).context, for every scope of the file in one pass."""
+        if scope is None:
+            return file_context[path]
+        if (path, scope.start) not in contexts:
+            base = file_context[path]
+            enclosing: list[tuple[Scope, str | None]] = []  # outer first
+            for other in model.scopes[path]:  # outermost first
+                while enclosing and not enclosing[-1][0].contains(other.start):
+                    enclosing.pop()
+                inherited = other.context or (enclosing[-1][1] if enclosing else None)
+                enclosing.append((other, inherited))
+                contexts[(path, other.start)] = base if base in ("test", "migration") else inherited or base
+        return contexts[(path, scope.start)]
 
-    # only names some CLI code references can be CLI-only (grown as helpers are marked)
-    cli_names = {name for path, scopes in model.scopes.items() for scope in scopes
-                 if scope.uses and context_of(path, scope) == "cli" for name in scope.uses}
-    cli_names |= {name for path, names in model.module_uses.items()
-                  if names and context_of(path, None) == "cli" for name in names}
+    def innermost(path: str, line: int) -> Scope | None:
+        found = None
+        for scope in model.scopes.get(path, ()):  # outermost first
+            if scope.start > line:
+                break
+            if scope.contains(line):
+                found = scope
+        return found
+
+    def words(path: str, first: int, last: int) -> set[str]:
+        return set(IDENTIFIER.findall("\n".join(model.sources[path][first - 1:last])))
+
+    helpers: dict[str, list[tuple[str, Scope]]] = {}  # name -> library functions of that name
+    for path, scopes in model.scopes.items():
+        for fn in scopes:
+            if (fn.kind == "function" and fn.context is None and not (fn.name.startswith("__") and fn.name.endswith("__"))
+                    and fn.name not in SERVER_NAMES and context_of(path, fn) == "library"):
+                helpers.setdefault(fn.name, []).append((path, fn))
+    mentioned: set[str] = set()  # words of CLI code
+    for path, scopes in model.scopes.items():
+        for scope in scopes:
+            if context_of(path, scope) == "cli":
+                mentioned |= words(path, scope.start, scope.end) & helpers.keys()
+    for path in model.sources:
+        if file_context[path] == "cli":
+            mentioned |= words(path, 1, len(model.sources[path])) & helpers.keys()
+
+    texts: dict[str, str] = {}
+    files_with: dict[str, list[str]] = {}
+    starts: dict[str, list[int]] = {}
+    blocked: set[str] = set()  # mentioned by code whose context never changes here (a handler, a job)
+
+    def mentions(name: str):
+        """Every place the source mentions `name`, as (path, innermost scope), lazily."""
+        if not files_with:  # which files mention which words: read once, when first asked
+            for path, lines in model.sources.items():
+                texts[path] = "\n".join(lines)
+                for word in set(IDENTIFIER.findall(texts[path])):
+                    files_with.setdefault(word, []).append(path)
+        word = re.compile(r"\b" + re.escape(name) + r"\b")
+        for path in files_with.get(name, ()):
+            lines = model.sources[path]
+            if path not in starts:  # the offset each line starts at
+                starts[path] = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+            for m in word.finditer(texts[path]):
+                yield path, innermost(path, bisect.bisect_right(starts[path], m.start()))
+
     for _ in range(CLI_ONLY_ROUNDS):
         contexts.clear()
         changed = False
-        for path, scopes in model.scopes.items():
-            for fn in scopes:
-                if fn.kind != "function" or fn.context is not None or fn.name not in cli_names:
+        for name in sorted(mentioned - blocked):
+            fns = [(path, fn) for path, fn in helpers[name] if fn.context is None]
+            if not fns:
+                continue
+            first_cli, other = None, False
+            for p, s in mentions(name):
+                if any(s is fn or (s is not None and p == path and fn.contains(s.start) and s.start > fn.start)
+                       for path, fn in fns):
+                    continue  # a definition of the name, or a use inside it
+                c = context_of(p, s)
+                if c not in CLI_LIKE:
+                    other = True
+                    if c != "library":
+                        blocked.add(name)  # a handler, job or settings module: for good
+                    break
+                if c == "cli" and first_cli is None:
+                    first_cli = (p, s)
+            if other or first_cli is None:
+                continue
+            p, s = first_cli
+            for path, fn in fns:
+                if words(path, fn.start, fn.end) & SERVER_NAMES:
                     continue
-                if (fn.name.startswith("__") and fn.name.endswith("__")) or fn.name in SERVER_NAMES or fn.uses & SERVER_NAMES:
-                    continue  # called implicitly, or builds or starts the server
-                if context_of(path, fn) != "library":
-                    continue  # a test, a migration, a settings module, inside an entry point
-                first_cli = None
-                for p, s in users.get(fn.name, ()):
-                    if s is fn:
-                        continue
-                    c = context_of(p, s)
-                    if c not in CLI_LIKE:
-                        first_cli = None
-                        break
-                    if c == "cli" and first_cli is None:
-                        first_cli = (p, s)
-                if first_cli is None:
-                    continue
-                p, s = first_cli
                 fn.context, fn.reason = "cli", f"used only by CLI code ({f'{s.name} at {p}:{s.start}' if s else p})"
-                cli_names.update(*(inner.uses for inner in scopes if fn.start <= inner.start and inner.end <= fn.end))
+                mentioned |= words(path, fn.start, fn.end) & helpers.keys()
                 changed = True
         if not changed:
             break
@@ -641,10 +694,10 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
             text = (root / rel).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        found, facts, module_uses = read_source_and_uses(rel, text)
+        found, facts = read_source(rel, text)
         if found:
             model.scopes[rel] = sorted(found, key=lambda s: (s.start, -s.end))
-        model.module_uses[rel] = module_uses
+        model.sources[rel] = text.splitlines()
         model.facts.extend(facts)
 
 
@@ -687,16 +740,10 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
     """Functions and classes of one Python file, and its facts about them: with `ast`
     (parsing only; nothing is imported or run), else, for code this Python cannot parse
     (newer syntax), scopes by indentation and the facts their decorators and bases make."""
-    return read_source_and_uses(path, text)[:2]
-
-
-def read_source_and_uses(path: str, text: str) -> tuple[list[Scope], list[Fact], frozenset[str]]:
-    """read_source, plus the names the module's top-level code references (each scope
-    carries its own in `uses`; none for code read by indentation)."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
-        return (*_indented_read(path, text), frozenset())
+        return _indented_read(path, text)
     graphene = bool(IMPORTS_GRAPHENE.search(text))
     mentions_timeout = "timeout" in text
     mentions_on_commit, mentions_base = "on_commit" in text, "base=" in text
@@ -704,13 +751,8 @@ def read_source_and_uses(path: str, text: str) -> tuple[list[Scope], list[Fact],
                     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                     for t in node.targets if isinstance(t, ast.Name)}
     out, facts = [], []
-    refs: list[tuple[int, str]] = []  # (line, name) of every name and attribute referenced
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            refs.append((node.lineno, node.id))
-        elif isinstance(node, ast.Attribute):
-            refs.append((node.lineno, node.attr))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             if isinstance(node, ast.ClassDef):
                 # ast.unparse, not get_source_segment: that one splits the whole file again
@@ -739,25 +781,8 @@ def read_source_and_uses(path: str, text: str) -> tuple[list[Scope], list[Fact],
             if guard:
                 facts.append(Fact("admin-only", path, scope.start, scope.end, (("guard", guard),), "source.admin-guard"))
             out.append(scope)
-    module = _record_uses(refs, out, text.count("\n") + 2)
     facts += _settings_facts(path, tree.body)
-    return out, facts, module
-
-
-def _record_uses(refs: list[tuple[int, str]], scopes: list[Scope], lines: int) -> frozenset[str]:
-    """Give each scope the names referenced on its own lines (a call `f()`, `obj.f`, a bare
-    `f` passed as a callback), not on a nested scope's; return the names referenced at module
-    level. By line, in one pass: a second walk of the tree doubled the model's reading time."""
-    owner: list[int] = [-1] * lines  # line -> index of the innermost scope holding it
-    for i, scope in sorted(enumerate(scopes), key=lambda p: (p[1].start, -p[1].end)):
-        owner[scope.start:scope.end + 1] = [i] * (scope.end + 1 - scope.start)
-    found: dict[int, set[str]] = {}
-    for line, name in refs:
-        found.setdefault(owner[line] if line < lines else -1, set()).add(name)
-    for i, names in found.items():
-        if i >= 0:
-            scopes[i].uses = frozenset(names)
-    return frozenset(found.get(-1, ()))
+    return out, facts
 
 
 def _defers_enqueue_to_commit(cls) -> bool:
