@@ -109,7 +109,14 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
 
 def _without_superseded(findings: list[Finding], model: ProjectModel, rules_by_id: dict) -> list[Finding]:
     """Drop a finding of a rule with `superseded-by` where a named rule reports in the same
-    function or outermost class: one root cause, reported once, by the more precise rule."""
+    function or outermost class, or at module level in the same module: one root cause,
+    reported once, by the more precise rule. Nothing to do when no finding's rule names one."""
+    superseded_by = {f.rule_id: rules_by_id[f.rule_id].raw.get("metadata", {}).get("superseded-by") or ()
+                     for f in findings}
+    superseding = {other for by in superseded_by.values() for other in by}
+    if not superseding:
+        return findings
+
     def scopes(f: Finding) -> set[tuple]:
         line = f.region.start_line
         return {(f.path, s.start) for s in (model.enclosing_function(f.path, line),
@@ -117,11 +124,12 @@ def _without_superseded(findings: list[Finding], model: ProjectModel, rules_by_i
 
     reported: dict[str, set[tuple]] = {}
     for f in findings:  # a module-level finding (the app without a limiter) covers its module
-        reported.setdefault(f.rule_id, set()).update(scopes(f) or {(f.path, 0)})
+        if f.rule_id in superseding:
+            reported.setdefault(f.rule_id, set()).update(scopes(f) or {(f.path, 0)})
     out = []
     for f in findings:
-        by = rules_by_id[f.rule_id].raw.get("metadata", {}).get("superseded-by") or ()
-        if any((scopes(f) | {(f.path, 0)}) & reported.get(other, set()) for other in by):
+        by = superseded_by[f.rule_id]
+        if by and any((scopes(f) | {(f.path, 0)}) & reported.get(other, set()) for other in by):
             continue
         out.append(f)
     return out

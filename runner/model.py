@@ -129,9 +129,9 @@ class ProjectModel:
     # migrations/) apply below them, so scanning `fixtures/apps/shop` judges `shop` itself.
     project_dirs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # every file scanned, relative to the scan root
-    # path -> source lines, kept while the model is built: who references a helper by name
+    # path -> source text, kept while the model is built: who references a helper by name
     # decides where it runs (see _mark_cli_only_helpers); emptied afterwards
-    sources: dict[str, list[str]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
 
     def path_context(self, path: str) -> tuple[str, str] | None:
         for base in sorted(self.project_dirs, key=len, reverse=True):
@@ -578,8 +578,17 @@ def _mark_cli_only_helpers(model: ProjectModel) -> None:
                 found = scope
         return found
 
+    starts: dict[str, list[int]] = {}  # path -> the offset each line starts at (lines as ast counts them)
+
+    def line_starts(path: str) -> list[int]:
+        if path not in starts:
+            starts[path] = list(itertools.accumulate((len(line) + 1 for line in model.sources[path].split("\n")),
+                                                     initial=0))
+        return starts[path]
+
     def words(path: str, first: int, last: int) -> set[str]:
-        return set(IDENTIFIER.findall("\n".join(model.sources[path][first - 1:last])))
+        at = line_starts(path)
+        return set(IDENTIFIER.findall(model.sources[path], at[first - 1], at[min(last, len(at) - 1)]))
 
     helpers: dict[str, list[tuple[str, Scope]]] = {}  # name -> library functions of that name
     for path, scopes in model.scopes.items():
@@ -592,29 +601,23 @@ def _mark_cli_only_helpers(model: ProjectModel) -> None:
         for scope in scopes:
             if context_of(path, scope) == "cli":
                 mentioned |= words(path, scope.start, scope.end) & helpers.keys()
-    for path in model.sources:
+    for path, text in model.sources.items():
         if file_context[path] == "cli":
-            mentioned |= words(path, 1, len(model.sources[path])) & helpers.keys()
+            mentioned |= set(IDENTIFIER.findall(text)) & helpers.keys()
 
-    texts: dict[str, str] = {}
     files_with: dict[str, list[str]] = {}
-    starts: dict[str, list[int]] = {}
     blocked: set[str] = set()  # mentioned by code whose context never changes here (a handler, a job)
 
     def mentions(name: str):
         """Every place the source mentions `name`, as (path, innermost scope), lazily."""
         if not files_with:  # which files mention which words: read once, when first asked
-            for path, lines in model.sources.items():
-                texts[path] = "\n".join(lines)
-                for word in set(IDENTIFIER.findall(texts[path])):
+            for path, text in model.sources.items():
+                for word in set(IDENTIFIER.findall(text)):
                     files_with.setdefault(word, []).append(path)
         word = re.compile(r"\b" + re.escape(name) + r"\b")
         for path in files_with.get(name, ()):
-            lines = model.sources[path]
-            if path not in starts:  # the offset each line starts at
-                starts[path] = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-            for m in word.finditer(texts[path]):
-                yield path, innermost(path, bisect.bisect_right(starts[path], m.start()))
+            for m in word.finditer(model.sources[path]):
+                yield path, innermost(path, bisect.bisect_right(line_starts(path), m.start()))
 
     for _ in range(CLI_ONLY_ROUNDS):
         contexts.clear()
@@ -640,10 +643,11 @@ def _mark_cli_only_helpers(model: ProjectModel) -> None:
                 continue
             p, s = first_cli
             for path, fn in fns:
-                if words(path, fn.start, fn.end) & SERVER_NAMES:
+                body = words(path, fn.start, fn.end)
+                if body & SERVER_NAMES:
                     continue
                 fn.context, fn.reason = "cli", f"used only by CLI code ({f'{s.name} at {p}:{s.start}' if s else p})"
-                mentioned |= words(path, fn.start, fn.end) & helpers.keys()
+                mentioned |= body & helpers.keys()
                 changed = True
         if not changed:
             break
@@ -697,7 +701,7 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
         found, facts = read_source(rel, text)
         if found:
             model.scopes[rel] = sorted(found, key=lambda s: (s.start, -s.end))
-        model.sources[rel] = text.splitlines()
+        model.sources[rel] = text
         model.facts.extend(facts)
 
 
