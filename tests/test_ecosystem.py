@@ -288,6 +288,40 @@ def test_prepare_unpacks_an_sdist_and_refuses_members_outside_the_tree(tmp_path)
     assert not (tmp_path / "src" / "outside.py").exists()
 
 
+def test_a_pinned_file_is_copied_from_the_index_json_api_never_built(tmp_path, monkeypatch):
+    import io
+    import urllib.request
+
+    body = b"sdist bytes"
+    pages = {"https://index.test/simple/demo-app/": json.dumps({"files": [
+                 {"filename": "demo_app-1.0-py3-none-any.whl", "url": "../../files/w.whl"},
+                 {"filename": "demo_app-1.0.tar.gz", "url": "../../files/demo_app-1.0.tar.gz"}]}).encode(),
+             "https://index.test/files/demo_app-1.0.tar.gz": body}
+    asked = []
+
+    def fake_urlopen(req, timeout):
+        url = req if isinstance(req, str) else req.full_url
+        asked.append(url)
+        if url not in pages:
+            raise urllib.error.URLError("not found")
+        return io.BytesIO(pages[url])
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setenv("BACKEND_REVIEW_ECOSYSTEM_INDEX", "https://index.test/simple")
+    dist = pmod.Dist("Demo_App==1.0", "demo_app-1.0.tar.gz", hashlib.sha256(body).hexdigest())
+    path = pmod.download(dist, tmp_path / "dl", log=lambda m: None)
+    assert path.read_bytes() == body and asked[-1].endswith("/files/demo_app-1.0.tar.gz")
+    assert [p.name for p in (tmp_path / "dl").iterdir()] == ["demo_app-1.0.tar.gz"]  # no .part left
+    missing = pmod.Dist("Demo_App==2.0", "demo_app-2.0.tar.gz", "0" * 64)
+    with pytest.raises(EcosystemError, match=r"demo-app/: no file demo_app-2.0.tar.gz$"):
+        pmod.download(missing, tmp_path / "dl", log=lambda m: None)
+    pages.pop("https://index.test/files/demo_app-1.0.tar.gz")
+    (tmp_path / "dl" / "demo_app-1.0.tar.gz").unlink()
+    with pytest.raises(EcosystemError, match=r"download of demo_app-1.0.tar.gz from .* failed"):
+        pmod.download(dist, tmp_path / "dl", log=lambda m: None)
+    assert not (tmp_path / "dl" / "demo_app-1.0.tar.gz").exists()
+
+
 def test_missing_scan_path_is_an_error(tmp_path):
     (tmp_path / "dl").mkdir()
     digest = make_wheel(tmp_path / "dl" / "d.whl", {"demo/app.py": ""})

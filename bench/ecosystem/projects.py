@@ -1,7 +1,8 @@
 """The pinned projects: read projects.toml, download, verify and unpack them into the cache.
 
 Cache layout (outside the repository):
-  dl/<file>                 what `pip download --no-deps` saved, sha256-checked before every use
+  dl/<file>                 the pinned file, copied as is from the package index (never built),
+                            sha256-checked before every use
   src/<project>/            every dist of the project unpacked here, without *.dist-info
   src/<project>.unpacked    the sha256s that src/<project>/ was unpacked from (a stamp)
 """
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import tomllib
+import urllib.parse
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,6 @@ class Dist:
     spec: str
     file: str
     sha256: str
-    python_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def load(path: Path = PROJECTS_FILE) -> list[Project]:
         where = f"{path}: project #{i}"
         try:
             name, half = raw["name"], raw["half"]
-            dists = tuple(Dist(d["spec"], d["file"], d["sha256"].lower(), d.get("python_version"))
+            dists = tuple(Dist(d["spec"], d["file"], d["sha256"].lower())
                           for d in raw["dists"])
             project = Project(name, half, raw.get("idioms", ""), tuple(raw.get("paths", ["."])), dists)
         except (KeyError, TypeError, AttributeError) as exc:
@@ -93,25 +94,44 @@ def sha256(path: Path) -> str:
 
 
 def download(dist: Dist, dl: Path, log=print) -> Path:
-    """The dist's file in dl/, fetched with pip when absent; its hash is checked every time."""
+    """The dist's file in dl/, fetched from the index when absent; its hash is checked every time."""
     target = dl / dist.file
     if not target.is_file():
         dl.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-               "--disable-pip-version-check", "-d", str(dl), dist.spec]
-        if dist.python_version:
-            cmd[5:5] = ["--python-version", dist.python_version]
         log(f"downloading {dist.spec}")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not target.is_file():
-            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise EcosystemError(f"pip download {dist.spec} did not produce {target}: {tail}")
+        fetch(dist, target)
     actual = sha256(target)
     if actual != dist.sha256:
         raise EcosystemError(f"{target}: sha256 {actual} does not match projects.toml ({dist.sha256}); "
                              "delete the file to fetch it again, or fix the pin")
     return target
 
+
+
+def fetch(dist: Dist, target: Path, index: str | None = None) -> None:
+    """The pinned file, copied from the index's JSON simple API. Not `pip download`: the pin
+    already names the file, and pip would build an sdist's metadata (running the project's own
+    build code) and refuses old wheels whose metadata newer pips reject (shuup 3.1.0). Written
+    under a temporary name and renamed, so an interrupted fetch leaves nothing complete-looking."""
+    import urllib.request
+
+    index = index or os.environ.get("BACKEND_REVIEW_ECOSYSTEM_INDEX", "https://pypi.org/simple/")
+    name = dist.spec.split("==")[0].strip().lower().replace("_", "-").replace(".", "-")
+    page = f"{index.rstrip('/')}/{name}/"
+    try:
+        req = urllib.request.Request(page, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            files = json.load(resp)["files"]
+        url = next((f["url"] for f in files if f["filename"] == dist.file), None)
+        if url is None:
+            raise EcosystemError(f"{page}: no file {dist.file}")
+        url = urllib.parse.urljoin(page, url)
+        part = target.with_name(target.name + ".part")
+        with urllib.request.urlopen(url, timeout=120) as resp, part.open("wb") as out:
+            shutil.copyfileobj(resp, out)
+        part.replace(target)
+    except (OSError, ValueError, KeyError) as exc:
+        raise EcosystemError(f"download of {dist.file} from {page} failed: {exc}") from None
 
 def unpack(archive: Path, dest: Path) -> None:
     """Unpack a wheel (or an sdist .tar.gz) into dest, leaving out *.dist-info (metadata, not code)."""
