@@ -54,7 +54,7 @@ import textwrap
 
 from backend_review.finding import Finding, Region, Related, Severity
 from backend_review.fingerprint import finding_fingerprint, line_hashes
-from backend_review.model import ENTRY_POINTS, FASTAPI_DEPENDENCY, ProjectModel, dotted_name, last_name
+from backend_review.model import ENTRY_POINTS, FASTAPI_DEPENDENCY, Fact, ProjectModel, dotted_name, last_name
 
 DEFAULT_CONTEXTS = {"test": "off", "migration": "off"}
 
@@ -319,6 +319,14 @@ def _group_of(f: Finding, per, model: ProjectModel) -> tuple[tuple, str] | None:
     return None
 
 
+def _near_setting(anchor: Fact, keys, model: ProjectModel) -> Fact:
+    """The first assignment in the anchor's module of one of `keys` (the e-mail settings for a
+    missing EMAIL_TIMEOUT): the fix goes beside them, not beside INSTALLED_APPS."""
+    near = sorted((f for f in model.facts if f.kind == "setting" and f.path == anchor.path
+                   and f.get("key") in keys), key=lambda f: f.start)
+    return near[0] if near else anchor
+
+
 _LITERAL = re.compile(r"""(['"])((?:\\.|(?!\1).)+)\1""")
 
 
@@ -343,7 +351,7 @@ def _one_for_project(group: list[Finding], rule, model: ProjectModel, lines_of) 
     first = group[0]
     related = [Related(g.path, g.region, "affected here") for g in group]
     if anchors:
-        a = anchors[0]
+        a = _near_setting(anchors[0], spec.get("anchor-near") or (), model)
         lines = lines_of(a.path)
         code = lines[a.start - 1] if 0 < a.start <= len(lines) else ""
         end_col = len(code) + 1

@@ -713,7 +713,7 @@ SETTINGS_MARKERS = re.compile(r"^(INSTALLED_APPS|MIDDLEWARE|ROOT_URLCONF|DATABAS
                               r"TEMPLATES|STATIC_URL|STATIC_ROOT|WSGI_APPLICATION|AUTH_USER_MODEL|TIME_ZONE|"
                               r"USE_TZ|LANGUAGE_CODE|CACHES|LOGGING)$")
 SETTING_KEYS = re.compile(r"^(REST_FRAMEWORK|CACHES|SESSION_ENGINE|CELERY_\w+|CELERYD_\w+|RATELIMIT_\w+|DEBUG|"
-                          r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE|EMAIL_TIMEOUT|EMAIL_BACKEND)$")
+                          r"CORS_\w+|SESSION_COOKIE_SECURE|CSRF_COOKIE_SECURE|EMAIL_\w+)$")
 IMPORTS_GRAPHENE = re.compile(r"^[ \t]*(from|import)[ \t]+graphene", re.M)
 # Guards that let only the site's administrators in (the operator's own accounts): decorators
 # (`@admin_required`, `@staff_member_required`, `@superuser_required`), FastAPI dependencies

@@ -688,8 +688,12 @@ def test_a_missing_email_timeout_is_one_finding_on_the_settings_and_none_for_a_r
     (root / "config/settings.py").write_text(MAIL_SETTINGS)
     proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
     [one] = json.loads(proc.stdout)["findings"]
-    assert (one["evidence"]["path"], one["evidence"]["start_line"]) == ("config/settings.py", 1)
+    # on the first e-mail setting, where EMAIL_TIMEOUT goes; with none, on the module's first marker
+    assert (one["evidence"]["path"], one["evidence"]["start_line"]) == ("config/settings.py", 3)
     assert [(r["path"], r["line"]) for r in one["related"]] == [("shop/views.py", 6), ("shop/views.py", 11)]
+    (root / "config/settings.py").write_text(MAIL_SETTINGS.replace('EMAIL_HOST = "smtp.example.com"\n', ""))
+    proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert [f["evidence"]["start_line"] for f in json.loads(proc.stdout)["findings"]] == [1]
     (root / "config/settings.py").write_text(MAIL_SETTINGS + "EMAIL_TIMEOUT = 30\n")
     proc = cli("scan", ".", "--rule", EMAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
     assert json.loads(proc.stdout)["findings"] == []
@@ -878,3 +882,30 @@ def test_a_helper_only_management_commands_use_runs_in_the_cli(cli, write_tree):
     assert built.place("shop/client.py", 6).reason == (
         "used only by CLI code (handle at shop/management/commands/register.py:7)")
     assert built.place("shop/client.py", 13).context == "library"
+
+
+FLASK_MAIL_APP = '''from flask import Flask
+from flask_mail import Mail
+
+mail = Mail()
+
+
+def create_app():
+    app = Flask(__name__)
+    mail.init_app(app)
+    return app
+'''
+FLASK_MAIL_RULE = "resilience.python.flask-mail-without-timeout"
+
+
+def test_flask_mail_without_timeout_is_one_finding_unless_the_process_sets_a_socket_default(cli, write_tree):
+    root = write_tree({"kitsu/app.py": FLASK_MAIL_APP,
+                       "kitsu/digest.py": "import flask_mail\n\n\ndef mailer(app):\n    return flask_mail.Mail(app)\n",
+                       "tests/conftest.py": "import socket\n\nsocket.setdefaulttimeout(5)\n"})
+    proc = cli("scan", ".", "--rule", FLASK_MAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    [one] = json.loads(proc.stdout)["findings"]  # a test's socket default settles nothing
+    assert (one["evidence"]["path"], one["evidence"]["start_line"]) == ("kitsu/app.py", 4)
+    assert [(r["path"], r["line"]) for r in one["related"]] == [("kitsu/digest.py", 5)]
+    (root / "kitsu/wsgi.py").write_text("import socket\n\nsocket.setdefaulttimeout(30)\n")
+    proc = cli("scan", ".", "--rule", FLASK_MAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
