@@ -16,7 +16,9 @@ Each rule says, in its metadata, where it applies:
                        kind `anchor` (the Celery app, the settings module) when there is one;
                        none at all when a setting in `unless-setting` is defined anywhere,
                        or when `anchor-required` and the scan holds no such fact, or when the
-                       only such facts are in code the rule is off for (a devproject/)
+                       only such facts are in code the rule is off for (a devproject/);
+                       `anchor-near`: setting names; on the anchor module's first of them
+                       (a missing EMAIL_TIMEOUT beside EMAIL_HOST), where it has one
     validated-by:      fact kinds (e.g. `validator`) whose functions, called in the same
                        function as the finding, make it safe
     wrapped-by:        fact kinds (e.g. `wrapper`) inside which the finding is the wrapper's
@@ -41,6 +43,10 @@ Each rule says, in its metadata, where it applies:
     superseded-by:     rule ids; no finding in a function or view class where one of those
                        rules already reports, or in a module where one reports at module level
                        (a framework's own rule, or the app without a limiter, said it already)
+    called-from-async: true
+                       keep the finding only inside a synchronous function that an async
+                       function on a server's event loop calls (directly or through up to two
+                       more helpers; calls.py); the async call is a related place
     admin-only:        severity (or `off`) in a handler only the site's administrators reach
                        (`@staff_member_required`, `Depends(check_admin)`, `IsAdminUser`): for
                        rules whose attacker is the caller (a path or URL the admin chooses)
@@ -88,7 +94,14 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue  # a settings module that star-imports this one sets the value deployments get
         if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
             continue  # no service or data-access layer to bypass: querying in the handler is the design
+        loop_call = _loop_call(f, model) if meta.get("called-from-async") else None
+        if meta.get("called-from-async") and loop_call is None:
+            continue  # no async function calls this helper on the event loop
         f.context, f.context_reason = placement.context, placement.reason
+        if loop_call is not None:
+            f.context_reason += f"; called on the event loop by async {loop_call.async_name}"
+            f.related.append(Related(loop_call.path, Region(loop_call.line, 1, loop_call.line, 1),
+                                     f"called on the event loop by async {loop_call.async_name}"))
         admin = meta.get("admin-only")
         if admin and placement.context in ENTRY_POINTS:
             guard = model.admin_guard(f.path, f.region.start_line)
@@ -133,6 +146,13 @@ def _without_superseded(findings: list[Finding], model: ProjectModel, rules_by_i
             continue
         out.append(f)
     return out
+
+
+def _loop_call(f: Finding, model: ProjectModel):
+    """The async call through which the synchronous function around the finding runs on the
+    event loop, if one does."""
+    scope = model.enclosing_function(f.path, f.region.start_line)
+    return model.loop_helpers.get((scope.path, scope.start)) if scope is not None else None
 
 
 def _names_called(text: str, names: set[str]) -> bool:

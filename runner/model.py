@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from backend_review import paths
+from backend_review.calls import CallGraph, LoopCall
 
 CONTEXTS = ("handler", "resolver", "job", "cli", "settings", "migration", "test", "library")
 ENTRY_POINTS = frozenset({"handler", "resolver"})
@@ -132,6 +133,10 @@ class ProjectModel:
     # path -> source text, kept while the model is built: who references a helper by name
     # decides where it runs (see _mark_cli_only_helpers); emptied afterwards
     sources: dict[str, str] = field(default_factory=dict)
+    # who calls whom, kept while the model is built (see calls.py); emptied afterwards
+    calls: CallGraph = field(default_factory=CallGraph)
+    # synchronous functions an async function on a server's event loop calls, and through which call
+    loop_helpers: dict[tuple[str, int], LoopCall] = field(default_factory=dict)
 
     def path_context(self, path: str) -> tuple[str, str] | None:
         for base in sorted(self.project_dirs, key=len, reverse=True):
@@ -522,6 +527,11 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _inherit_to_methods(model)
     _mark_cli_only_helpers(model)
     model.sources.clear()
+    # a job's coroutine runs in a worker (rq runs each async job in its own loop): the
+    # event loops that serve requests are the ones blocking hurts
+    model.loop_helpers = model.calls.loop_helpers(
+        lambda key: model.place(*key).context not in CLI_LIKE | {"job"})
+    model.calls = CallGraph()
     _inherit_admin_guards(model)
     return model
 
@@ -698,7 +708,7 @@ def _scopes(model: ProjectModel, root: Path | None) -> None:
             text = (root / rel).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        found, facts = read_source(rel, text)
+        found, facts = read_source(rel, text, model.calls)
         if found:
             model.scopes[rel] = sorted(found, key=lambda s: (s.start, -s.end))
         model.sources[rel] = text
@@ -740,7 +750,7 @@ def source_scopes(path: str, text: str) -> list[Scope]:
     return read_source(path, text)[0]
 
 
-def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
+def read_source(path: str, text: str, calls: CallGraph | None = None) -> tuple[list[Scope], list[Fact]]:
     """Functions and classes of one Python file, and its facts about them: with `ast`
     (parsing only; nothing is imported or run), else, for code this Python cannot parse
     (newer syntax), scopes by indentation and the facts their decorators and bases make."""
@@ -748,6 +758,8 @@ def read_source(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return _indented_read(path, text)
+    if calls is not None:
+        calls.read(path, tree)
     graphene = bool(IMPORTS_GRAPHENE.search(text))
     mentions_timeout = "timeout" in text
     mentions_on_commit, mentions_base = "on_commit" in text, "base=" in text

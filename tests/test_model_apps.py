@@ -909,3 +909,93 @@ def test_flask_mail_without_timeout_is_one_finding_unless_the_process_sets_a_soc
     (root / "kitsu/wsgi.py").write_text("import socket\n\nsocket.setdefaulttimeout(30)\n")
     proc = cli("scan", ".", "--rule", FLASK_MAIL_RULE, "--format", "json", "--fail-on", "never", cwd=root)
     assert json.loads(proc.stdout)["findings"] == []
+
+
+LOOP_CLIENTS = '''import time
+
+import requests
+
+
+def fetch_status(url):
+    return requests.get(url, timeout=5).status_code
+
+
+def unused_probe(url):
+    return requests.get(url, timeout=5).status_code
+
+
+def retry_wait(attempt):
+    time.sleep(attempt)
+
+
+def poll(url):
+    retry_wait(1)
+    return fetch_status(url)
+'''
+LOOP_VIEWS = '''import asyncio
+
+import bcrypt
+from fastapi import FastAPI
+
+from .clients import fetch_status, poll
+
+app = FastAPI()
+
+
+@app.get("/status")
+async def status(url: str):
+    return {"code": fetch_status(url)}
+
+
+@app.get("/offloaded")
+async def offloaded(url: str):
+    return {"code": await asyncio.to_thread(fetch_status, url)}
+
+
+class Accounts:
+    def _hash(self, password):
+        return bcrypt.hashpw(password, bcrypt.gensalt())
+
+    async def register(self, password):
+        return self._hash(password)
+
+
+@app.get("/poll")
+async def polled(url: str):
+    return {"code": poll(url)}
+'''
+LOOP_SCRIPT = '''import asyncio
+import time
+
+
+def slow_step():
+    time.sleep(5)
+
+
+async def main():
+    slow_step()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+'''
+LOOP_RULE = "jobs.python.blocking-helper-called-from-async"
+
+
+def test_a_blocking_helper_is_reported_where_an_async_function_calls_it_on_the_loop(cli, write_tree):
+    root = write_tree({"svc/__init__.py": "", "svc/clients.py": LOOP_CLIENTS, "svc/views.py": LOOP_VIEWS,
+                       "scripts/warmup.py": LOOP_SCRIPT})
+    proc = cli("scan", ".", "--rule", LOOP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    found = {(f["evidence"]["path"], f["evidence"]["start_line"]): [(r["path"], r["line"]) for r in f["related"]]
+             for f in json.loads(proc.stdout)["findings"]}
+    # imported helper, a helper's helper (two levels down), a method called through self;
+    # not the unused helper, not a helper only a script's asyncio.run main calls
+    assert found == {("svc/clients.py", 7): [("svc/views.py", 13)],
+                     ("svc/clients.py", 15): [("svc/views.py", 31)],
+                     ("svc/views.py", 23): [("svc/views.py", 26)]}
+    # handed to a thread everywhere: not on the loop
+    (root / "svc/views.py").write_text(LOOP_VIEWS.replace('{"code": fetch_status(url)}', '{"code": 0}')
+                                       .replace('{"code": poll(url)}', '{"code": await asyncio.to_thread(poll, url)}'))
+    proc = cli("scan", ".", "--rule", LOOP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"])
+            for f in json.loads(proc.stdout)["findings"]] == [("svc/views.py", 23)]
