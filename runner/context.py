@@ -43,6 +43,9 @@ Each rule says, in its metadata, where it applies:
     superseded-by:     rule ids; no finding in a function or view class where one of those
                        rules already reports, or in a module where one reports at module level
                        (a framework's own rule, or the app without a limiter, said it already)
+    class-named-in:    fact kinds (e.g. `list-serializer`); keep the finding only in a class
+                       that such a fact names somewhere in the project (a serializer rendered
+                       with many=True or as a listing view's serializer_class)
     called-from-async: true
                        keep the finding only inside a synchronous function that an async
                        function on a server's event loop calls (directly or through up to two
@@ -94,6 +97,8 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue  # a settings module that star-imports this one sets the value deployments get
         if meta.get("requires-layer") and not model.has_layer(meta["requires-layer"]):
             continue  # no service or data-access layer to bypass: querying in the handler is the design
+        if meta.get("class-named-in") and not _class_named_in(f, meta["class-named-in"], model):
+            continue  # e.g. a serializer no list renders: a per-row query there runs once
         loop_call = _loop_call(f, model) if meta.get("called-from-async") else None
         if meta.get("called-from-async") and loop_call is None:
             continue  # no async function calls this helper on the event loop
@@ -146,6 +151,13 @@ def _without_superseded(findings: list[Finding], model: ProjectModel, rules_by_i
             continue
         out.append(f)
     return out
+
+
+def _class_named_in(f: Finding, kinds, model: ProjectModel) -> bool:
+    """Whether the class around the finding is one that facts of these kinds name anywhere in
+    the project (`UserSerializer(users, many=True)`, `serializer_class = UserSerializer`)."""
+    cls = model.enclosing(f.path, f.region.start_line, "class", outermost=True)
+    return cls is not None and cls.name in {last_name(n) for k in kinds for n in model.names_of(k)}
 
 
 def _loop_call(f: Finding, model: ProjectModel):

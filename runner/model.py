@@ -47,6 +47,8 @@ CLASS_KINDS = {"handler-class": "handler", "resolver-class": "resolver", "job-cl
 REF_KINDS = {"route-ref": "handler", "resolver-ref": "resolver", "job-ref": "job"}
 
 # Path conventions (POSIX, relative to the scan root).
+DJANGO_APP_FILES = frozenset({"apps.py", "models.py"})  # a folder holding one is a Django app
+EXAMPLE_NAMES = frozenset({"examples", "example", "samples", "sample"})  # ...which may be named so
 TEST_DIRS = frozenset({"tests", "test", "testing", "testutils", "test_utils", "fixtures", "examples", "example", "docs", "doc",
                        "samples", "sample", "e2e", "benchmarks", "bench"})
 # example_dags/, example_apps/, docs_examples/: examples named after what they show
@@ -133,16 +135,20 @@ class ProjectModel:
     # path -> source text, kept while the model is built: who references a helper by name
     # decides where it runs (see _mark_cli_only_helpers); emptied afterwards
     sources: dict[str, str] = field(default_factory=dict)
+    _app_dirs: frozenset[str] | None = field(default=None, repr=False)  # folders holding a Django app
     # who calls whom, kept while the model is built (see calls.py); emptied afterwards
     calls: CallGraph = field(default_factory=CallGraph)
     # synchronous functions an async function on a server's event loop calls, and through which call
     loop_helpers: dict[tuple[str, int], LoopCall] = field(default_factory=dict)
 
     def path_context(self, path: str) -> tuple[str, str] | None:
+        if self._app_dirs is None:
+            self._app_dirs = frozenset(str(PurePosixPath(f).parent) for f in self.files
+                                       if PurePosixPath(f).name in DJANGO_APP_FILES)
         for base in sorted(self.project_dirs, key=len, reverse=True):
             if base and base != "." and path.startswith(base.rstrip("/") + "/"):
-                return path_context(path[len(base.rstrip("/")) + 1:])
-        return path_context(path)
+                return path_context(path[len(base.rstrip("/")) + 1:], self._app_dirs, base.rstrip("/") + "/")
+        return path_context(path, self._app_dirs)
 
     # -- questions the join asks -------------------------------------------------------
     def place(self, path: str, line: int) -> Placement:
@@ -478,15 +484,19 @@ def _text(node) -> str:
 
 # -- paths -------------------------------------------------------------------------------
 
-def path_context(path: str) -> tuple[str, str] | None:
+def path_context(path: str, app_dirs: frozenset[str] = frozenset(), prefix: str = "") -> tuple[str, str] | None:
     """What a path alone says: tests/fixtures/examples/docs and dot folders are not
-    deployed code; migrations; scripts and management commands are CLI."""
+    deployed code; migrations; scripts and management commands are CLI. A folder in
+    `app_dirs` (it holds a Django app's apps.py or models.py; paths there start with `prefix`)
+    is code whatever its name: doccano's app `examples/` holds its annotation examples."""
     parts = PurePosixPath(path).parts
     folders, name = parts[:-1], parts[-1] if parts else ""
-    for part in folders:
+    for i, part in enumerate(folders):
         if part.startswith(".") and part not in (".", ".."):
             return "test", f"in the dot folder {part}/ (not deployed code)"
         if part in TEST_DIRS or EXAMPLE_DIR.match(part):
+            if part in EXAMPLE_NAMES and prefix + "/".join(folders[:i + 1]) in app_dirs:
+                continue
             return "test", f"in a {part}/ folder (not deployed code)"
         if DEV_PROJECT_DIR.match(part):
             return "test", f"in {part}/, a development or demo project (not deployed code)"

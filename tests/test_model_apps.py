@@ -999,3 +999,44 @@ def test_a_blocking_helper_is_reported_where_an_async_function_calls_it_on_the_l
     proc = cli("scan", ".", "--rule", LOOP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
     assert [(f["evidence"]["path"], f["evidence"]["start_line"])
             for f in json.loads(proc.stdout)["findings"]] == [("svc/views.py", 23)]
+
+
+ROW_SERIALIZERS = '''from rest_framework import serializers
+
+from polls.models import Poll
+
+
+class PollSerializer(serializers.ModelSerializer):
+    open_answers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = ["id", "open_answers"]
+
+    def get_open_answers(self, obj):
+        return obj.answers.filter(closed=False).count()
+'''
+ROW_DETAIL_VIEW = '''from rest_framework import generics
+
+from polls.serializers import PollSerializer
+
+
+class PollDetail(generics.RetrieveAPIView):
+    serializer_class = PollSerializer
+'''
+ROW_RULE = "database.python.serializer-method-query-per-row"
+
+
+def test_a_per_row_query_in_a_serializer_method_counts_only_where_a_list_renders_the_serializer(cli, write_tree):
+    root = write_tree({"polls/serializers.py": ROW_SERIALIZERS, "polls/views.py": ROW_DETAIL_VIEW})
+    proc = cli("scan", ".", "--rule", ROW_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []  # one object per request: one query
+    (root / "polls/feeds.py").write_text("from polls.serializers import PollSerializer\n\n\n"
+                                          "def recent(polls):\n    return PollSerializer(polls, many=True).data\n")
+    proc = cli("scan", ".", "--rule", ROW_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"])
+            for f in json.loads(proc.stdout)["findings"]] == [("polls/serializers.py", 14)]
+    (root / "polls/feeds.py").unlink()
+    (root / "polls/views.py").write_text(ROW_DETAIL_VIEW.replace("generics.RetrieveAPIView", "generics.ListAPIView"))
+    proc = cli("scan", ".", "--rule", ROW_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert len(json.loads(proc.stdout)["findings"]) == 1

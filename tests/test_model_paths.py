@@ -68,3 +68,18 @@ def test_router_prefixes_join_the_route_path():
         ("app/api/admin.py", 5): "/users",
         ("app/api/other.py", 5): "/ping",
     }
+
+
+def test_a_django_app_named_examples_is_deployed_code_but_its_tests_and_migrations_are_not():
+    from backend_review.model import ProjectModel
+
+    files = ("backend/examples/__init__.py", "backend/examples/models.py", "backend/examples/views.py",
+             "backend/examples/migrations/0001_initial.py", "backend/examples/tests/test_views.py",
+             "docs/examples/demo/models.py", "docs/examples/demo/views.py", "shop/tests/models.py")
+    model = ProjectModel(project_dirs=("backend",), files=files)
+    assert model.path_context("backend/examples/views.py") is None
+    assert model.path_context("backend/examples/migrations/0001_initial.py")[0] == "migration"
+    assert model.path_context("backend/examples/tests/test_views.py")[0] == "test"
+    model = ProjectModel(files=files)
+    assert model.path_context("docs/examples/demo/views.py")[0] == "test"  # an example project in the docs
+    assert model.path_context("shop/tests/models.py")[0] == "test"  # test models are not an app
