@@ -14,6 +14,7 @@ or a nested function (run later, by whoever receives it).
 from __future__ import annotations
 
 import ast
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -40,51 +41,45 @@ Key = tuple[str, int]  # (path, first line of the function, decorators included)
 
 @dataclass
 class CallGraph:
-    functions: dict[Key, tuple[str, bool, Key | None]] = field(default_factory=dict)  # name, is async, class
-    calls: dict[Key, list[tuple[str, str, int]]] = field(default_factory=lambda: defaultdict(list))
+    """Functions and methods by name, each file's `from ... import` names, and the calls that
+    async functions make. A synchronous helper's own calls are read only when an async
+    function is found to call it (a second, small parse of that function's text): reading
+    every call of every function costs as much as the rest of the model's reading."""
+
+    functions: dict[Key, tuple[str, bool, Key | None, int, int]] = field(default_factory=dict)  # name, async, class, def..end
+    calls: dict[Key, list[tuple[str, str, int]]] = field(default_factory=dict)
     imports: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # path -> local -> module, name
     module_functions: dict[str, list[Key]] = field(default_factory=lambda: defaultdict(list))
     methods: dict[tuple[Key, str], Key] = field(default_factory=dict)
 
     def read(self, path: str, tree: ast.Module) -> None:
-        imports = {}
-        for node in ast.walk(tree):
+        imports: dict[str, tuple[str, str]] = {}
+        todo: list[tuple[ast.AST, Key | None]] = [(n, None) for n in tree.body]
+        while todo:  # module and class level only (and the if/try/with blocks there)
+            node, cls = todo.pop()
             if isinstance(node, ast.ImportFrom):
                 module = _absolute(path, node.level, node.module or "")
                 for alias in node.names:
                     imports[alias.asname or alias.name] = (module, alias.name)
-        self.imports[path] = imports
-        todo: list[tuple[ast.AST, Key | None, Key | None]] = [(n, None, None) for n in tree.body]
-        while todo:
-            node, fn, cls = todo.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 key = (path, min([d.lineno for d in node.decorator_list] + [node.lineno]))
-                self.functions[key] = (node.name, isinstance(node, ast.AsyncFunctionDef), cls)
-                if fn is None and cls is None:
+                is_async = isinstance(node, ast.AsyncFunctionDef)
+                self.functions[key] = (node.name, is_async, cls, node.lineno, node.end_lineno or node.lineno)
+                if cls is None:
                     self.module_functions[node.name].append(key)
-                elif cls is not None:
+                else:
                     self.methods[(cls, node.name)] = key
-                todo.extend((child, key, None) for child in node.body)
-                continue
-            if isinstance(node, ast.ClassDef):
+                if is_async:
+                    self.calls[key] = calls_in(node)
+            elif isinstance(node, ast.ClassDef):
                 key = (path, min([d.lineno for d in node.decorator_list] + [node.lineno]))
-                todo.extend((child, fn, key if fn is None else None) for child in node.body)
-                continue
-            if isinstance(node, ast.Lambda):
-                continue
-            if isinstance(node, ast.Call):
-                callee = node.func
-                name = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
-                if name in OFFLOADERS:
-                    todo.append((callee, fn, cls))
-                    continue
-                if fn is not None:
-                    if isinstance(callee, ast.Name):
-                        self.calls[fn].append(("name", callee.id, node.lineno))
-                    elif (isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name)
-                          and callee.value.id in ("self", "cls")):
-                        self.calls[fn].append(("self", callee.attr, node.lineno))
-            todo.extend((child, fn, cls) for child in ast.iter_child_nodes(node))
+                todo.extend((child, key) for child in node.body)
+            elif isinstance(node, (ast.If, ast.Try, ast.With)):
+                todo.extend((child, cls) for field_name in ("body", "orelse", "finalbody", "handlers")
+                            for child in getattr(node, field_name, ()) or ())
+            elif isinstance(node, ast.ExceptHandler):
+                todo.extend((child, cls) for child in node.body)
+        self.imports[path] = imports
 
     def resolve(self, caller: Key, kind: str, name: str) -> Key | None:
         if kind == "self":
@@ -101,12 +96,13 @@ class CallGraph:
         found = [k for k in self.module_functions.get(original, ()) if _is_module(k[0], module)]
         return found[0] if len(found) == 1 else None
 
-    def loop_helpers(self, on_loop) -> dict[Key, LoopCall]:
+    def loop_helpers(self, on_loop, source_of) -> dict[Key, LoopCall]:
         """Every synchronous function that an async function for which `on_loop(key)` holds
-        calls on the event loop, with the first such call found."""
+        calls on the event loop, with the first such call found. `source_of(path)` gives a
+        file's text, to read a helper's own calls."""
         reached: dict[Key, LoopCall] = {}
         frontier: list[Key] = []
-        for key, (name, is_async, _cls) in self.functions.items():
+        for key, (name, is_async, *_rest) in self.functions.items():
             if not is_async or not on_loop(key):
                 continue
             for kind, callee, line in self.calls.get(key, ()):
@@ -117,13 +113,49 @@ class CallGraph:
         for _ in range(HELPER_DEPTH - 1):
             following = []
             for key in frontier:
-                for kind, callee, _line in self.calls.get(key, ()):
+                for kind, callee, _line in self._calls_of(key, source_of):
                     target = self.resolve(key, kind, callee)
                     if target is not None and not self.functions[target][1] and target not in reached:
                         reached[target] = reached[key]
                         following.append(target)
             frontier = following
         return reached
+
+    def _calls_of(self, key: Key, source_of) -> list[tuple[str, str, int]]:
+        if key not in self.calls:
+            _name, _async, _cls, first, last = self.functions[key]
+            lines = (source_of(key[0]) or "").splitlines()[first - 1:last]
+            try:
+                node = ast.parse(textwrap.dedent("\n".join(lines))).body[0]
+            except (SyntaxError, ValueError, RecursionError, IndexError):
+                node = None
+            self.calls[key] = calls_in(node, first - 1) if node is not None else []
+        return self.calls[key]
+
+
+def calls_in(function: ast.AST, offset: int = 0) -> list[tuple[str, str, int]]:
+    """The calls a function makes itself, by name or through self/cls: not inside nested
+    functions or lambdas (they run later), nor inside the arguments of a call that hands work
+    to a thread."""
+    out = []
+    todo = list(getattr(function, "body", ()))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            callee = node.func
+            name = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
+            if name in OFFLOADERS:
+                todo.append(callee)
+                continue
+            if isinstance(callee, ast.Name):
+                out.append(("name", callee.id, node.lineno + offset))
+            elif (isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name)
+                  and callee.value.id in ("self", "cls")):
+                out.append(("self", callee.attr, node.lineno + offset))
+        todo.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def _absolute(path: str, level: int, module: str) -> str:

@@ -536,12 +536,12 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _mark_specs(model)
     _inherit_to_methods(model)
     _mark_cli_only_helpers(model)
-    model.sources.clear()
     # a job's coroutine runs in a worker (rq runs each async job in its own loop): the
     # event loops that serve requests are the ones blocking hurts
     model.loop_helpers = model.calls.loop_helpers(
-        lambda key: model.place(*key).context not in CLI_LIKE | {"job"})
+        lambda key: model.place(*key).context not in CLI_LIKE | {"job"}, model.sources.get)
     model.calls = CallGraph()
+    model.sources.clear()
     _inherit_admin_guards(model)
     return model
 
