@@ -48,7 +48,7 @@ class CallGraph:
 
     functions: dict[Key, tuple[str, bool, Key | None, int, int]] = field(default_factory=dict)  # name, async, class, def..end
     calls: dict[Key, list[tuple[str, str, int]]] = field(default_factory=dict)
-    imports: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # path -> local -> module, name
+    imports: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # path -> local -> module as written, name
     module_functions: dict[str, list[Key]] = field(default_factory=lambda: defaultdict(list))
     methods: dict[tuple[Key, str], Key] = field(default_factory=dict)
 
@@ -58,7 +58,7 @@ class CallGraph:
         while todo:  # module and class level only (and the if/try/with blocks there)
             node, cls = todo.pop()
             if isinstance(node, ast.ImportFrom):
-                module = _absolute(path, node.level, node.module or "")
+                module = "." * node.level + (node.module or "")
                 for alias in node.names:
                     imports[alias.asname or alias.name] = (module, alias.name)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -93,7 +93,10 @@ class CallGraph:
         if imported is None:
             return None
         module, original = imported
-        found = [k for k in self.module_functions.get(original, ()) if _is_module(k[0], module)]
+        # an absolute import may also name a file of a scan that starts inside the package
+        # root (`from pkg.clients import x`, the file `clients.py`)
+        found = [k for k in self.module_functions.get(original, ()) if imports_module(path, module, k[0])
+                 or (not module.startswith(".") and module.endswith("." + dotted_module(k[0])))]
         return found[0] if len(found) == 1 else None
 
     def loop_helpers(self, on_loop, source_of) -> dict[Key, LoopCall]:
@@ -101,23 +104,17 @@ class CallGraph:
         calls on the event loop, with the first such call found. `source_of(path)` gives a
         file's text, to read a helper's own calls."""
         reached: dict[Key, LoopCall] = {}
-        frontier: list[Key] = []
-        for key, (name, is_async, *_rest) in self.functions.items():
-            if not is_async or not on_loop(key):
-                continue
-            for kind, callee, line in self.calls.get(key, ()):
-                target = self.resolve(key, kind, callee)
-                if target is not None and not self.functions[target][1] and target not in reached:
-                    reached[target] = LoopCall(name, key[0], line)
-                    frontier.append(target)
-        for _ in range(HELPER_DEPTH - 1):
+        frontier = [key for key, (_name, is_async, *_rest) in self.functions.items() if is_async and on_loop(key)]
+        for _ in range(HELPER_DEPTH):
             following = []
             for key in frontier:
-                for kind, callee, _line in self._calls_of(key, source_of):
+                for kind, callee, line in self._calls_of(key, source_of):
                     target = self.resolve(key, kind, callee)
-                    if target is not None and not self.functions[target][1] and target not in reached:
-                        reached[target] = reached[key]
-                        following.append(target)
+                    if target is None or self.functions[target][1] or target in reached:
+                        continue
+                    # an async caller starts the chain; a helper passes on how it was reached
+                    reached[target] = reached.get(key) or LoopCall(self.functions[key][0], key[0], line)
+                    following.append(target)
             frontier = following
         return reached
 
@@ -158,20 +155,30 @@ def calls_in(function: ast.AST, offset: int = 0) -> list[tuple[str, str, int]]:
     return out
 
 
-def _absolute(path: str, level: int, module: str) -> str:
-    """`from ..clients import x` in pkg/sub/views.py is pkg.clients."""
+# Which file a Python import names (also the model's: star-imports, registrations).
+
+def imports_module(importer: str, module: str, target: str) -> bool:
+    """Whether `from <module> import *` in file `importer` names the file `target` (paths
+    relative to the scan root): relative imports from the importer's package; absolute ones
+    by their dotted path, which must end the target's (the root of sys.path is unknown)."""
+    named = module.lstrip(".")
+    level = len(module) - len(named)
     if not level:
-        return module
-    package = list(PurePosixPath(path).with_suffix("").parts[:-1])
-    base = package[:len(package) - (level - 1)] if level > 1 else package
-    return ".".join([*base, module] if module else base)
+        return bool(named) and module_matches(target, named)
+    package = PurePosixPath(importer).parent.parts
+    return dotted_module(target) == ".".join([*package[:len(package) - (level - 1)], *filter(None, named.split("."))])
 
 
-def _is_module(path: str, module: str) -> bool:
-    """Whether the file at `path` is `module` (a scan may start above or inside the package
-    root, so the dotted path only has to end with the module's name)."""
-    parts = list(PurePosixPath(path).with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    dotted = ".".join(parts)
-    return bool(module) and (dotted == module or dotted.endswith("." + module) or module.endswith("." + dotted))
+def dotted_module(path: str) -> str:
+    """`shop/settings/base.py` -> `shop.settings.base`; a package's `__init__.py` is the package."""
+    stem = PurePosixPath(path).with_suffix("").as_posix()
+    if stem.endswith("/__init__"):
+        stem = stem[: -len("/__init__")]
+    return stem.replace("/", ".")
+
+
+def module_matches(path: str, module: str) -> bool:
+    if not module:
+        return True
+    dotted = dotted_module(path)
+    return dotted == module or dotted.endswith("." + module)

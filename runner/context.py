@@ -99,9 +99,11 @@ def apply(findings: list[Finding], model: ProjectModel, rules_by_id: dict, lines
             continue  # no service or data-access layer to bypass: querying in the handler is the design
         if meta.get("class-named-in") and not _class_named_in(f, meta["class-named-in"], model):
             continue  # e.g. a serializer no list renders: a per-row query there runs once
-        loop_call = _loop_call(f, model) if meta.get("called-from-async") else None
-        if meta.get("called-from-async") and loop_call is None:
-            continue  # no async function calls this helper on the event loop
+        loop_call = None
+        if meta.get("called-from-async"):
+            loop_call = _loop_call(f, model)
+            if loop_call is None:
+                continue  # no async function calls this helper on the event loop
         f.context, f.context_reason = placement.context, placement.reason
         if loop_call is not None:
             f.context_reason += f"; called on the event loop by async {loop_call.async_name}"

@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from backend_review import paths
-from backend_review.calls import CallGraph, LoopCall
+from backend_review.calls import CallGraph, LoopCall, dotted_module, imports_module, module_matches
 
 CONTEXTS = ("handler", "resolver", "job", "cli", "settings", "migration", "test", "library")
 ENTRY_POINTS = frozenset({"handler", "resolver"})
@@ -218,7 +218,7 @@ class ProjectModel:
         if setting is None:
             return None
         for imp in self.facts:
-            if imp.kind != "star-import" or imp.path == path or not _imports_module(imp.path, imp.get("module"), path):
+            if imp.kind != "star-import" or imp.path == path or not imports_module(imp.path, imp.get("module"), path):
                 continue
             again = next((f for f in self.facts if f.kind in ("setting", "settings-module") and f.path == imp.path
                           and f.get("key") == setting.get("key") and f.start > imp.start), None)
@@ -256,18 +256,6 @@ class ProjectModel:
 
 
 ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
-
-
-def _imports_module(importer: str, module: str, target: str) -> bool:
-    """Whether `from <module> import *` in file `importer` names the file `target` (paths
-    relative to the scan root): relative imports from the importer's package; absolute ones
-    by their dotted path, which must end the target's (the root of sys.path is unknown)."""
-    named = module.lstrip(".")
-    level = len(module) - len(named)
-    if not level:
-        return bool(named) and _module_matches(target, named)
-    package = PurePosixPath(importer).parent.parts
-    return _dotted_module(target) == ".".join([*package[:len(package) - (level - 1)], *filter(None, named.split("."))])
 
 
 # FastAPI's dependency markers: a parameter default or `dependencies=[...]` entry
@@ -1184,28 +1172,13 @@ def reference_names(target: str) -> tuple[str, str]:
     return ".".join(names[:-1]), names[-1]
 
 
-def _dotted_module(path: str) -> str:
-    """`shop/settings/base.py` -> `shop.settings.base`; a package's `__init__.py` is the package."""
-    stem = PurePosixPath(path).with_suffix("").as_posix()
-    if stem.endswith("/__init__"):
-        stem = stem[: -len("/__init__")]
-    return stem.replace("/", ".")
-
-
-def _module_matches(path: str, module: str) -> bool:
-    if not module:
-        return True
-    dotted = _dotted_module(path)
-    return dotted == module or dotted.endswith("." + module)
-
-
 def _resolve(model: ProjectModel, module: str, name: str, near: str) -> list[Scope]:
     """Top-level-ish scopes named `name`; narrowed to the hinted module, else to the file
     that registered it and its package, when that picks fewer."""
     candidates = [s for scopes in model.scopes.values() for s in scopes if s.name == name]
     if len(candidates) <= 1:
         return candidates
-    for narrow in (lambda s: module and _module_matches(s.path, module),
+    for narrow in (lambda s: module and module_matches(s.path, module),
                    lambda s: s.path == near,
                    lambda s: PurePosixPath(s.path).parent == PurePosixPath(near).parent):
         picked = [s for s in candidates if narrow(s)]

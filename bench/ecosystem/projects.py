@@ -12,11 +12,10 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
 import tomllib
 import urllib.parse
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,14 +106,11 @@ def download(dist: Dist, dl: Path, log=print) -> Path:
     return target
 
 
-
 def fetch(dist: Dist, target: Path, index: str | None = None) -> None:
     """The pinned file, copied from the index's JSON simple API. Not `pip download`: the pin
     already names the file, and pip would build an sdist's metadata (running the project's own
     build code) and refuses old wheels whose metadata newer pips reject (shuup 3.1.0). Written
     under a temporary name and renamed, so an interrupted fetch leaves nothing complete-looking."""
-    import urllib.request
-
     index = index or os.environ.get("BACKEND_REVIEW_ECOSYSTEM_INDEX", "https://pypi.org/simple/")
     name = dist.spec.split("==")[0].strip().lower().replace("_", "-").replace(".", "-")
     page = f"{index.rstrip('/')}/{name}/"
@@ -132,6 +128,7 @@ def fetch(dist: Dist, target: Path, index: str | None = None) -> None:
         part.replace(target)
     except (OSError, ValueError, KeyError) as exc:
         raise EcosystemError(f"download of {dist.file} from {page} failed: {exc}") from None
+
 
 def unpack(archive: Path, dest: Path) -> None:
     """Unpack a wheel (or an sdist .tar.gz) into dest, leaving out *.dist-info (metadata, not code)."""
