@@ -4,8 +4,11 @@ helpers), so a blocking call inside such a helper can be reported where it block
 
 Calls are resolved by name only where the name is unambiguous without running anything:
 `helper(...)` to a module-level function of the same module or one imported by name
-(`from .clients import helper`), and `self.method(...)`/`cls.method(...)` to a method of the
-caller's own class. Attribute calls on other objects (`service.fetch()`) are not resolved:
+(`from .clients import helper`), `clients.helper(...)` to a function of a project module
+imported as `clients` (`from . import clients`, `import shop.clients as clients`, `import
+shop.clients` called as `shop.clients.helper(...)`), and `self.method(...)`/`cls.method(...)`
+to a method of the caller's own class. Attribute calls on other objects (`service.fetch()`)
+are not resolved:
 which class the object has is not known from the source alone. A function handed to a thread
 (`asyncio.to_thread(helper)`, `loop.run_in_executor(None, helper)`, `run_in_threadpool`,
 `sync_to_async`, `executor.submit`) is not a call on the loop, nor is anything inside a lambda
@@ -49,11 +52,13 @@ class CallGraph:
     functions: dict[Key, tuple[str, bool, Key | None, int, int]] = field(default_factory=dict)  # name, async, class, def..end
     calls: dict[Key, list[tuple[str, str, int]]] = field(default_factory=dict)
     imports: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # path -> local -> module as written, name
+    module_names: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> local -> module (`import a.b as m`)
     module_functions: dict[str, list[Key]] = field(default_factory=lambda: defaultdict(list))
     methods: dict[tuple[Key, str], Key] = field(default_factory=dict)
 
     def read(self, path: str, tree: ast.Module) -> None:
         imports: dict[str, tuple[str, str]] = {}
+        module_names: dict[str, str] = {}
         todo: list[tuple[ast.AST, Key | None]] = [(n, None) for n in tree.body]
         while todo:  # module and class level only (and the if/try/with blocks there)
             node, cls = todo.pop()
@@ -61,6 +66,10 @@ class CallGraph:
                 module = "." * node.level + (node.module or "")
                 for alias in node.names:
                     imports[alias.asname or alias.name] = (module, alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:  # `import a.b` binds `a`; `import a.b as m` binds `m` to a.b
+                    local = alias.asname or alias.name.split(".")[0]
+                    module_names[local] = alias.name if alias.asname else local
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 key = (path, min([d.lineno for d in node.decorator_list] + [node.lineno]))
                 is_async = isinstance(node, ast.AsyncFunctionDef)
@@ -80,12 +89,15 @@ class CallGraph:
             elif isinstance(node, ast.ExceptHandler):
                 todo.extend((child, cls) for child in node.body)
         self.imports[path] = imports
+        self.module_names[path] = module_names
 
     def resolve(self, caller: Key, kind: str, name: str) -> Key | None:
         if kind == "self":
             cls = self.functions[caller][2]
             return self.methods.get((cls, name)) if cls else None
         path = caller[0]
+        if kind == "attr":
+            return self._resolve_in_module(path, name)
         local = [k for k in self.module_functions.get(name, ()) if k[0] == path]
         if local:
             return local[-1]  # the last definition wins, as at import time
@@ -96,6 +108,22 @@ class CallGraph:
         # an absolute import may also name a file of a scan that starts inside the package
         # root (`from pkg.clients import x`, the file `clients.py`)
         found = [k for k in self.module_functions.get(original, ()) if imports_module(path, module, k[0])
+                 or (not module.startswith(".") and module.endswith("." + dotted_module(k[0])))]
+        return found[0] if len(found) == 1 else None
+
+    def _resolve_in_module(self, path: str, dotted: str) -> Key | None:
+        """`clients.helper` or `shop.clients.helper`: a function of the project module the
+        first name was imported as (a submodule by `from . import clients`, a module by
+        `import shop.clients`)."""
+        head, *middle, function = dotted.split(".")
+        if head in self.module_names.get(path, {}):
+            module = ".".join([self.module_names[path][head], *middle])
+        elif head in self.imports.get(path, {}):
+            package, name = self.imports[path][head]
+            module = package + ("" if package.endswith(".") or not package else ".") + ".".join([name, *middle])
+        else:
+            return None
+        found = [k for k in self.module_functions.get(function, ()) if imports_module(path, module, k[0])
                  or (not module.startswith(".") and module.endswith("." + dotted_module(k[0])))]
         return found[0] if len(found) == 1 else None
 
@@ -130,6 +158,15 @@ class CallGraph:
         return self.calls[key]
 
 
+def dotted_name(node) -> str:
+    """`a.b.c` for an attribute chain on a name, else ""."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
+
+
 def calls_in(function: ast.AST, offset: int = 0) -> list[tuple[str, str, int]]:
     """The calls a function makes itself, by name or through self/cls: not inside nested
     functions or lambdas (they run later), nor inside the arguments of a call that hands work
@@ -151,6 +188,8 @@ def calls_in(function: ast.AST, offset: int = 0) -> list[tuple[str, str, int]]:
             elif (isinstance(callee, ast.Attribute) and isinstance(callee.value, ast.Name)
                   and callee.value.id in ("self", "cls")):
                 out.append(("self", callee.attr, node.lineno + offset))
+            elif isinstance(callee, ast.Attribute) and (dotted := dotted_name(callee)):
+                out.append(("attr", dotted, node.lineno + offset))  # `clients.helper(...)`
         todo.extend(ast.iter_child_nodes(node))
     return out
 

@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from backend_review import paths
-from backend_review.calls import CallGraph, LoopCall, dotted_module, imports_module, module_matches
+from backend_review.calls import CallGraph, LoopCall, dotted_module, dotted_name, imports_module, module_matches
 
 CONTEXTS = ("handler", "resolver", "job", "cli", "settings", "migration", "test", "library")
 ENTRY_POINTS = frozenset({"handler", "resolver"})
@@ -401,17 +401,6 @@ def _base_spec(raw, where: str, stem: str) -> BaseFact:
     if not raw.get("base"):
         raise ValueError(f"{where}: base (a regex on the base class as written) is required")
     return BaseFact(raw["kind"], str(raw.get("framework", "")), _regex(raw, "base", where), f"facts.{stem}.{raw['kind']}")
-
-
-def dotted_name(node) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return ""
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _is_string(node) -> bool:
@@ -835,7 +824,9 @@ def _guard_name(node) -> str:
             return ast.unparse(node)
         node = node.func
     name = last_name(dotted_name(node))
-    return name if name and (ADMIN_GUARD.match(name.lower()) or name == "IsAdminUser") else ""
+    # a permission class is CamelCase: DRF's IsAdminUser, a project's IsSuperUser or IsStaff
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower() if name else ""
+    return name if name and ADMIN_GUARD.match(snake) else ""
 
 
 def _function_admin_guard(fn) -> str:
@@ -864,7 +855,8 @@ def _function_admin_guard(fn) -> str:
 def _class_admin_guard(cls) -> str:
     """A class-based view only administrators reach: an admin-only decorator on the class
     (`@method_decorator(staff_member_required, name="dispatch")`) or DRF's
-    `permission_classes = [IsAdminUser]` (the only class listed)."""
+    `permission_classes = [IsAuthenticated, IsAdminUser]` (DRF lets a request in only when
+    every class listed does, so one admin-only class is enough; not inside an `|`)."""
     for dec in cls.decorator_list:
         guard = _guard_name(dec)
         if not guard and isinstance(dec, ast.Call) and dotted_name(dec.func).endswith("method_decorator") and dec.args:
@@ -873,8 +865,10 @@ def _class_admin_guard(cls) -> str:
             return guard
     for stmt in cls.body:
         if (isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "permission_classes" for t in stmt.targets)
-                and isinstance(stmt.value, (ast.List, ast.Tuple)) and len(stmt.value.elts) == 1):
-            return _guard_name(stmt.value.elts[0])
+                and isinstance(stmt.value, (ast.List, ast.Tuple))):
+            guard = next((g for g in map(_guard_name, stmt.value.elts) if g), "")
+            if guard:
+                return guard
     for fn in cls.body:
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in ACCESS_METHODS:
             guard = _access_method_guard(fn)

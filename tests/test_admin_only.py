@@ -213,3 +213,39 @@ def test_an_unbounded_list_on_an_admin_page_is_not_reported(cli, write_tree):
     # is the site's administrators, a role list that also lets auditors in is not
     assert {(f["evidence"]["start_line"], f["severity"]) for f in json.loads(proc.stdout)["findings"]} == {
         (20, "medium"), (32, "medium")}
+
+
+DRF_PERMISSIONS = '''\
+from rest_framework import permissions, viewsets
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+
+from .permissions import IsOrgAdmin, IsSuperUser
+
+
+class HarvestViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticated, IsSuperUser]
+
+
+class BackupViewSet(viewsets.ModelViewSet):
+    permission_classes = (permissions.IsAuthenticated, IsAdminUser)
+
+
+class TeamViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticated, IsOrgAdmin]
+
+
+class ReportViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticated | IsAdminUser]
+'''
+
+
+def test_one_admin_only_permission_class_among_several_makes_a_drf_view_admin_only(write_tree):
+    from pathlib import Path
+
+    from backend_review.model import build
+    root = Path(write_tree({"shop/api.py": DRF_PERMISSIONS}))
+    model = build([], root=root, files=["shop/api.py"])
+    # DRF lets a request in only when every listed class does: a project's IsSuperUser next to
+    # IsAuthenticated is enough; an organisation's admin is another customer, and `A | B` lets
+    # in whoever passes either
+    assert {f.start: f.get("guard") for f in model.of_kind("admin-only")} == {7: "IsSuperUser", 11: "IsAdminUser"}

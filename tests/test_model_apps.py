@@ -1001,6 +1001,56 @@ def test_a_blocking_helper_is_reported_where_an_async_function_calls_it_on_the_l
             for f in json.loads(proc.stdout)["findings"]] == [("svc/views.py", 23)]
 
 
+LOOP_AUTH = '''import bcrypt
+
+
+def verify(password, hashed):
+    return bcrypt.checkpw(password.encode(), hashed)
+
+
+def fingerprint(token):
+    return token[:8]
+'''
+LOOP_LOGIN = '''from fastapi import APIRouter
+
+from svc import auth
+import svc.auth
+import svc.auth as passwords
+
+router = APIRouter()
+
+
+@router.post("/login")
+async def login(password: str, hashed: bytes):
+    return {"ok": auth.verify(password, hashed)}
+
+
+@router.post("/login/v2")
+async def login_v2(password: str, hashed: bytes):
+    return {"ok": svc.auth.verify(password, hashed), "fp": passwords.fingerprint(password)}
+
+
+@router.post("/login/v3")
+async def login_v3(password: str, hashed: bytes, session):
+    return {"ok": session.verify(password, hashed)}
+'''
+
+
+def test_a_helper_called_through_its_module_name_is_on_the_loop(cli, write_tree):
+    # `from svc import auth` then `auth.verify(...)`, and `svc.auth.verify(...)`: the module's
+    # function; `session.verify(...)` is some object's method, not resolved
+    first, second = LOOP_LOGIN.split("\n\n\n@router.post(\"/login/v2\")")
+    second = '@router.post("/login/v2")' + second
+    for views, line in ((first, 12), (first.replace("return {\"ok\": auth.verify", "return {\"ok\": False, \"x\": auth") + "\n\n\n" + second, 17)):
+        root = write_tree({"svc/__init__.py": "", "svc/auth.py": LOOP_AUTH, "svc/views.py": views})
+        proc = cli("scan", ".", "--rule", LOOP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+        assert [(f["evidence"]["path"], f["evidence"]["start_line"], [(r["path"], r["line"]) for r in f["related"]])
+                for f in json.loads(proc.stdout)["findings"]] == [("svc/auth.py", 5, [("svc/views.py", line)])]
+    (root / "svc/views.py").write_text(first.split("@router.post")[0] + "@router.post" + LOOP_LOGIN.split("@router.post")[-1])
+    proc = cli("scan", ".", "--rule", LOOP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
+
+
 ROW_SERIALIZERS = '''from rest_framework import serializers
 
 from polls.models import Poll
