@@ -911,6 +911,30 @@ def test_flask_mail_without_timeout_is_one_finding_unless_the_process_sets_a_soc
     assert json.loads(proc.stdout)["findings"] == []
 
 
+LDAP_BACKEND = '''import ldap
+
+
+class LDAPBackend:
+    def authenticate(self, request, username=None, password=None):
+        conn = ldap.initialize(self.uri)
+        conn.set_option(ldap.OPT_REFERRALS, 0)
+        conn.simple_bind_s(self.user_dn(username), password)
+        return self.get_user(username)
+'''
+LDAP_RULE = "resilience.python.ldap-client-without-timeout"
+
+
+def test_a_python_ldap_connection_is_bounded_by_a_process_wide_network_timeout(cli, write_tree):
+    root = write_tree({"portal/auth.py": LDAP_BACKEND, "portal/settings.py": "DEBUG = False\n"})
+    proc = cli("scan", ".", "--rule", LDAP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert [(f["evidence"]["path"], f["evidence"]["start_line"])
+            for f in json.loads(proc.stdout)["findings"]] == [("portal/auth.py", 6)]
+    # django-auth-ldap's global options (or ldap.set_option) reach every LDAPObject made later
+    (root / "portal/settings.py").write_text("import ldap\n\nAUTH_LDAP_GLOBAL_OPTIONS = {ldap.OPT_NETWORK_TIMEOUT: 5}\n")
+    proc = cli("scan", ".", "--rule", LDAP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
+
+
 LOOP_CLIENTS = '''import time
 
 import requests
