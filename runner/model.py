@@ -513,16 +513,22 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _mark_specs(model)
     _inherit_to_methods(model)
     _mark_cli_only_helpers(model)
-    # a job's coroutine runs in a worker (rq runs each async job in its own loop): the
-    # event loops that serve requests are the ones blocking hurts
+    # a job's coroutine runs in a worker (rq runs each async job in its own loop), and a
+    # startup hook runs once before anything is served: the event loops that serve requests
+    # are the ones blocking hurts
     model.loop_helpers = model.calls.loop_helpers(
-        lambda key: model.place(*key).context not in CLI_LIKE | {"job"}, model.sources.get)
+        lambda key: (model.place(*key).context not in CLI_LIKE | {"job"}
+                     and not STARTUP_HOOK.search(model.calls.functions[key][0])), model.sources.get)
     model.calls = CallGraph()
     model.sources.clear()
     _inherit_admin_guards(model)
     return model
 
 
+# Async functions that run once while a server starts or stops (JupyterHub's `initialize` and
+# `Proxy.start`, FastAPI `startup`/`lifespan` hooks, an app's `init_db`): a blocking call there
+# delays the start, it does not stall requests in flight.
+STARTUP_HOOK = re.compile(r"^_*(start|stop|setup|main|initiali[sz]e)$|(^|_)(startup|shutdown|init|lifespan|bootstrap)(_|$)")
 CLI_ONLY_ROUNDS = 4  # a helper of a helper of a command: chains longer than this stay library
 CLI_LIKE = frozenset({"cli", "test", "migration"})
 # Servers are started by commands: a function that builds the web app or runs the server (and

@@ -1075,6 +1075,47 @@ def test_a_helper_called_through_its_module_name_is_on_the_loop(cli, write_tree)
     assert json.loads(proc.stdout)["findings"] == []
 
 
+LOOP_STARTUP = '''import subprocess
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def migrate():
+    subprocess.check_call(["alembic", "upgrade", "head"])
+
+
+def wait_for_cache():
+    time.sleep(1)
+
+
+@app.on_event("startup")
+async def startup_event():
+    migrate()
+
+
+class Hub:
+    async def initialize(self):
+        wait_for_cache()
+
+
+@app.get("/health")
+async def health():
+    wait_for_cache()
+    return {"ok": True}
+'''
+
+
+def test_a_blocking_helper_that_only_startup_hooks_call_is_not_on_a_serving_loop(cli, write_tree):
+    root = write_tree({"svc/__init__.py": "", "svc/app.py": LOOP_STARTUP})
+    proc = cli("scan", ".", "--rule", LOOP_RULE, "--format", "json", "--fail-on", "never", cwd=root)
+    # the migration runs once before anything is served; the sleep also runs per request
+    assert [(f["evidence"]["start_line"], [r["line"] for r in f["related"]])
+            for f in json.loads(proc.stdout)["findings"]] == [(14, [29])]
+
+
 ROW_SERIALIZERS = '''from rest_framework import serializers
 
 from polls.models import Poll

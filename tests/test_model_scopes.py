@@ -82,3 +82,19 @@ def test_a_reusable_apps_installed_apps_list_is_not_a_settings_module():
     # a split settings module with two markers still is one
     _, facts = read_source("shop/settings/prod.py", "DATABASES = {}\nALLOWED_HOSTS = ['shop.example']\n")
     assert [(f.kind, f.get("key")) for f in facts] == [("settings-module", "DATABASES")]
+
+
+def test_the_call_graph_resolves_calls_through_an_imported_module_name():
+    import ast
+
+    from backend_review.calls import CallGraph
+    graph = CallGraph()
+    graph.read("shop/clients.py", ast.parse("def fetch(url):\n    return url\n"))
+    graph.read("shop/views.py", ast.parse(
+        "from . import clients\nimport shop.clients as c\nimport shop.clients\n\n\n"
+        "async def view(url, session):\n"
+        "    clients.fetch(url)\n    c.fetch(url)\n    shop.clients.fetch(url)\n    session.fetch(url)\n"))
+    caller = ("shop/views.py", 6)
+    resolved = [graph.resolve(caller, kind, name) for kind, name, _line in sorted(graph.calls[caller], key=lambda c: c[2])]
+    # relative `from . import clients`, an alias, the full dotted name; not some object's method
+    assert resolved == [("shop/clients.py", 1)] * 3 + [None]
