@@ -168,7 +168,8 @@ def dotted_name(node) -> str:
 
 
 def calls_in(function: ast.AST, offset: int = 0) -> list[tuple[str, str, int]]:
-    """The calls a function makes itself, by name or through self/cls: not inside nested
+    """The calls a function makes itself, by name, through self/cls or through a dotted name
+    (`clients.helper`, resolved later if it names a project module): not inside nested
     functions or lambdas (they run later), nor inside the arguments of a call that hands work
     to a thread."""
     out = []
