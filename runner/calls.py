@@ -105,11 +105,7 @@ class CallGraph:
         if imported is None:
             return None
         module, original = imported
-        # an absolute import may also name a file of a scan that starts inside the package
-        # root (`from pkg.clients import x`, the file `clients.py`)
-        found = [k for k in self.module_functions.get(original, ()) if imports_module(path, module, k[0])
-                 or (not module.startswith(".") and module.endswith("." + dotted_module(k[0])))]
-        return found[0] if len(found) == 1 else None
+        return self._function_of(path, module, original)
 
     def _resolve_in_module(self, path: str, dotted: str) -> Key | None:
         """`clients.helper` or `shop.clients.helper`: a function of the project module the
@@ -119,11 +115,18 @@ class CallGraph:
         if head in self.module_names.get(path, {}):
             module = ".".join([self.module_names[path][head], *middle])
         elif head in self.imports.get(path, {}):
-            package, name = self.imports[path][head]
-            module = package + ("" if package.endswith(".") or not package else ".") + ".".join([name, *middle])
+            package, name = self.imports[path][head]  # `from . import clients`: package "."
+            separator = "" if not package or package.endswith(".") else "."
+            module = package + separator + ".".join([name, *middle])
         else:
             return None
-        found = [k for k in self.module_functions.get(function, ()) if imports_module(path, module, k[0])
+        return self._function_of(path, module, function)
+
+    def _function_of(self, importer: str, module: str, function: str) -> Key | None:
+        """The module-level `function` of the one scanned file that `module`, as written in
+        `importer`, names. An absolute import may also name a file of a scan that starts inside
+        the package root (`from pkg.clients import x`, the file `clients.py`)."""
+        found = [k for k in self.module_functions.get(function, ()) if imports_module(importer, module, k[0])
                  or (not module.startswith(".") and module.endswith("." + dotted_module(k[0])))]
         return found[0] if len(found) == 1 else None
 
