@@ -58,6 +58,10 @@ DEV_PROJECT_DIR = re.compile(r"^(dev|demo|test|testing|example|sample)_?(project
 # Django apps keep theirs in tests.py; pytest plugins a package ships for its own and its
 # plugins' test suites are pytest_plugin.py or pytest_<name>.py (pulpcore/pytest_plugin.py).
 TEST_FILE = re.compile(r"^(tests?|test_.*|.*_tests?|conftest|pytest_\w+)\.pyi?$")
+# A developer's settings: settings/development.py, config/dev.py, settings_dev.py, dev_settings.py
+# (production imports its own module; `local.py` is left alone, deployments keep overrides there)
+DEV_SETTINGS_FILE = re.compile(r"^(settings_)?(dev|devel|development)(_settings)?\.py$")
+SETTINGS_DIRS = frozenset({"settings", "config", "configs", "conf"})
 MIGRATION_DIRS = frozenset({"migrations", "alembic", "migrate_repo"})
 # A package's `cli/` folder and `cli.py` module hold its console commands (airflow/cli/,
 # superset/cli/, mlflow/*/cli.py); helpers there run from a terminal even when no decorator
@@ -479,6 +483,8 @@ def path_context(path: str, app_dirs: frozenset[str] = frozenset(), prefix: str 
             return "test", f"in {part}/, a development or demo project (not deployed code)"
     if TEST_FILE.match(name):
         return "test", f"{name} is a test module"
+    if DEV_SETTINGS_FILE.match(name) and ("settings" in name or folders[-1:] and folders[-1] in SETTINGS_DIRS):
+        return "test", f"{name} holds development settings (not deployed configuration)"
     for part in folders:
         if part in MIGRATION_DIRS:
             return "migration", f"in a {part}/ folder"

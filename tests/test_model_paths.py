@@ -33,6 +33,14 @@ from backend_review.model import path_context
     ("shop/testapp/models.py", "test"),
     ("shop/devices/views.py", None),
     ("shop/project/settings.py", None),
+    ("bugsink/settings/development.py", "test"),  # a developer's settings module
+    ("shop/config/dev.py", "test"),
+    ("shop/settings_dev.py", "test"),
+    ("shop/dev_settings.py", "test"),
+    ("shop/settings/production.py", None),
+    ("shop/settings/local.py", None),             # deployments keep their overrides here
+    ("shop/api/dev.py", None),                    # a module named dev outside the settings
+    ("shop/devices.py", None),
 ])
 def test_path_context(path, context):
     found = path_context(path)
