@@ -483,7 +483,8 @@ def path_context(path: str, app_dirs: frozenset[str] = frozenset(), prefix: str 
             return "test", f"in {part}/, a development or demo project (not deployed code)"
     if TEST_FILE.match(name):
         return "test", f"{name} is a test module"
-    if DEV_SETTINGS_FILE.match(name) and ("settings" in name or folders[-1:] and folders[-1] in SETTINGS_DIRS):
+    in_settings_dir = bool(folders) and folders[-1] in SETTINGS_DIRS
+    if DEV_SETTINGS_FILE.match(name) and ("settings" in name or in_settings_dir):
         return "test", f"{name} holds development settings (not deployed configuration)"
     for part in folders:
         if part in MIGRATION_DIRS:
