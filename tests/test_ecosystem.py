@@ -227,6 +227,19 @@ def test_area_page_groups_reasons_and_lists_missed_shapes(tmp_path):
 
 # ---- projects: pins, download check, unpack -------------------------------------------------
 
+@pytest.mark.parametrize("entry", ["{api,core}", "pkg/*", "../outside", "/abs"])
+def test_a_paths_entry_must_be_one_literal_relative_path(tmp_path, entry):
+    # a brace set once reached os.stat as one 300-character file name and crashed the run
+    toml = tmp_path / "projects.toml"
+    toml.write_text(f"""[[project]]
+name = "demo"
+half = "tuning"
+paths = ["{entry}"]
+dists = [{{ spec = "demo==1.0", file = "demo-1.0-py3-none-any.whl", sha256 = "{'a' * 64}" }}]
+""")
+    with pytest.raises(EcosystemError, match=r"project #1 \(demo\): paths entry .* must be one relative path"):
+        pmod.load(toml)
+
 def test_projects_file_pins_twelve_projects_in_two_halves():
     projects = pmod.load()
     assert len(projects) >= 12

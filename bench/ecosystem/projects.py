@@ -71,6 +71,11 @@ def load(path: Path = PROJECTS_FILE) -> list[Project]:
             raise EcosystemError(f"{where}: project {name!r} listed twice")
         if not dists or any(len(d.sha256) != 64 for d in dists):
             raise EcosystemError(f"{where} ({name}): every project needs dists with a 64-hex-digit sha256")
+        for rel in project.paths:
+            # each entry is one folder or file, taken literally: no shell braces or globs
+            if not rel or rel.startswith("/") or ".." in Path(rel).parts or any(c in rel for c in "{}*?[],"):
+                raise EcosystemError(f"{where} ({name}): paths entry {rel!r} must be one relative path "
+                                     "inside the unpacked dists (list several entries, no braces or globs)")
         seen.add(name)
         out.append(project)
     return out
