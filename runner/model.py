@@ -51,8 +51,9 @@ DJANGO_APP_FILES = frozenset({"apps.py", "models.py"})  # a folder holding one i
 EXAMPLE_NAMES = frozenset({"examples", "example", "samples", "sample"})  # ...which may be named so
 TEST_DIRS = frozenset({"tests", "test", "testing", "testutils", "test_utils", "fixtures", "examples", "example", "docs", "doc",
                        "samples", "sample", "e2e", "benchmarks", "bench"})
-# example_dags/, example_apps/, docs_examples/: examples named after what they show
-EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?)$")
+# example_dags/, example_apps/, docs_examples/: examples named after what they show;
+# plugin_template/, app_skeleton/: scaffolds a project ships for others to copy
+EXAMPLE_DIR = re.compile(r"^(examples?|samples?)_\w+$|^\w+_(examples?|samples?|templates?|skeletons?|scaffolds?)$")
 # devproject/, demo_site/, testapp/: the project a package ships to develop or demo itself
 DEV_PROJECT_DIR = re.compile(r"^(dev|demo|test|testing|example|sample)_?(project|site|app|server)s?$")
 # Django apps keep theirs in tests.py; pytest plugins a package ships for its own and its

@@ -8,6 +8,8 @@ from backend_review.model import path_context
     ("airflow/example_dags/tutorial.py", "test"),
     ("shop/docs_examples/app.py", "test"),
     ("shop/sample_apps/app.py", "test"),
+    ("zou/plugin_template/resources.py", "test"),  # a scaffold plugin authors copy
+    ("shop/templates/emails.py", None),       # a folder named templates alone is not one
     ("shop/examples/app.py", "test"),
     ("shop/tests/test_views.py", "test"),
     ("shop/tests.py", "test"),                # a Django app's own test module
