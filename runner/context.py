@@ -392,7 +392,9 @@ def _one_for_project(group: list[Finding], rule, model: ProjectModel, lines_of) 
         merged = dataclasses.replace(
             first, path=a.path, region=Region(a.start, 1, a.start, end_col), snippet=code,
             fingerprint=finding_fingerprint(rule.id, a.path, code, 1),
-            line_hash=line_hashes("\n".join(lines)).get(a.start, "") if lines else "", related=related,
+            line_hash=line_hashes("\n".join(lines)).get(a.start, "") if lines else "",
+            # a place on the finding's own line (the settings line that marks the use) is the finding
+            related=[r for r in related if (r.path, r.region.start_line) != (a.path, a.start)],
             context="settings", context_reason=f"one finding for the project at its {spec['anchor']}")
         return merged
     first.related = related[1:]

@@ -23,11 +23,11 @@ def demo_md():
 
 def test_opens_with_verdict_then_what_needs_action(demo_md):
     lines = demo_md.splitlines()
-    assert lines[2] == "**Fails the gate at High**: 5 finding(s) at or above High."
+    assert lines[2] == "**Fails the gate at High**: 4 finding(s) at or above High."
     action = demo_md[demo_md.index("## Needs action"):demo_md.index("## Architecture assessment")]
     rows = [ln for ln in action.splitlines() if ln.startswith("- ")]
     # Critical first, then High, from every section, one row per rule with its locations
-    assert [r.split("**")[1] for r in rows] == ["Critical"] + ["High"] * 3
+    assert [r.split("**")[1] for r in rows] == ["Critical"] + ["High"] * 2
     assert ("- **High** `resilience.python.requests-without-timeout` (Scalability concerns, 2 locations): "
             "`fixtures/apps/orders-service/orders/services/fulfilment.py:12`, "
             "`fixtures/apps/orders-service/orders/services/pricing.py:16`") in rows
