@@ -329,7 +329,8 @@ def parse_fact(result: dict) -> Fact | None:
 # of a web app has a route, task or command decorator, and each semgrep result costs
 # milliseconds in its CLI (two thirds of the facts' cost on the benchmark corpus).
 
-DECORATOR_KEYS = {"kind", "framework", "name", "form", "path", "first_param", "receiver_from", "field"}
+DECORATOR_KEYS = {"kind", "framework", "name", "form", "path", "path_from", "method_from", "first_param",
+                  "receiver_from", "field"}
 BASE_KEYS = {"kind", "framework", "base"}
 
 
@@ -346,6 +347,11 @@ class DecoratorFact:
     receiver_from: re.Pattern | None = None  # `@r.get(...)` where the module set `r = <call>()`
     field: str = ""  # the GraphQL field: `arg` (the first argument) or `function` (its name)
     source: str = ""
+    # where a route without a path argument keeps them: `route_name` (Pyramid's
+    # `@view_config(route_name=...)`), `request_method`, or `name` (the decorator's last name:
+    # Cornice's `@service.post()`)
+    path_from: str = ""
+    method_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -396,9 +402,13 @@ def _decorator_spec(raw, where: str, stem: str) -> DecoratorFact:
                          ("field", ("", "arg", "function"))):
         if str(raw.get(key, allowed[0])) not in allowed:
             raise ValueError(f"{where}: {key} must be one of {', '.join(a for a in allowed if a)}")
+    if raw.get("path") and (raw.get("path_from") or raw.get("method_from")):
+        raise ValueError(f"{where}: path takes the path from the first argument; path_from and method_from "
+                         "are for routes without one")
     return DecoratorFact(raw["kind"], str(raw.get("framework", "")), _regex(raw, "name", where),
                          str(raw.get("form", "any")), str(raw.get("path", "")), _regex(raw, "first_param", where),
-                         _regex(raw, "receiver_from", where), str(raw.get("field", "")), f"facts.{stem}.{raw['kind']}")
+                         _regex(raw, "receiver_from", where), str(raw.get("field", "")), f"facts.{stem}.{raw['kind']}",
+                         str(raw.get("path_from", "")), str(raw.get("method_from", "")))
 
 
 def _base_spec(raw, where: str, stem: str) -> BaseFact:
@@ -438,6 +448,16 @@ def decorator_facts(scope: Scope, decorators: list, first_param: str, module_cal
                 attrs += [("path", _text(arg0)), ("method", last), ("router", receiver)]
                 if methods is not None:
                     attrs.append(("methods", _text(methods)))
+            else:
+                keywords = {k.arg: k.value for k in call.keywords if k.arg} if call else {}
+                if spec.path_from in keywords:
+                    attrs.append(("path", _text(keywords[spec.path_from])))
+                if spec.method_from == "name":
+                    attrs.append(("method", last))
+                elif spec.method_from in keywords:
+                    attrs.append(("methods", _text(keywords[spec.method_from])))
+                if spec.receiver_from:
+                    attrs.append(("router", receiver))
             if spec.field == "arg":
                 if arg0 is None:
                     continue
@@ -514,6 +534,7 @@ def build(fact_results: list[dict], root: Path | None = None, project_dirs: tupl
     _scopes(model, root)
     model.facts.sort(key=lambda f: (f.path, f.start, f.end, f.kind, f.attrs))
     _apply_router_prefixes(model)
+    _apply_route_names(model)
     _file_contexts(model)
     _mark_functions(model)
     _mark_classes(model)
@@ -545,7 +566,7 @@ CLI_LIKE = frozenset({"cli", "test", "migration"})
 SERVER_NAMES = frozenset({"Flask", "Quart", "FastAPI", "Starlette", "Sanic", "Application", "make_server",
                           "serve_forever", "run_app", "uvicorn", "gunicorn", "hypercorn", "waitress",
                           "IOLoop", "WSGIServer", "get_wsgi_application", "get_asgi_application",
-                          "create_app", "make_app", "app_factory", "Celery", "Worker"})
+                          "create_app", "make_app", "app_factory", "Celery", "Worker", "Configurator", "make_wsgi_app"})
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -686,14 +707,32 @@ def _apply_router_prefixes(model: ProjectModel) -> None:
         return found[0] if len(found) == 1 else None
 
     for i, f in enumerate(model.facts):
-        if f.kind not in ("route", "route-ref") or not f.get("router") or not f.get("path"):
+        if f.kind not in ("route", "route-ref") or not f.get("router"):
             continue
         prefix = literal(mount_of(f)) + literal(own.get((f.path, f.get("router"))))
-        path = _unquote(f.get("path"))
-        if not prefix or path == f.get("path").strip():
+        # no path of its own: the router's is the route's (Cornice's `Service(path=...)`)
+        path = _unquote(f.get("path")) if f.get("path") else ""
+        if not prefix or (f.get("path") and path == f.get("path").strip()):
             continue
         full = prefix + (path if path.startswith("/") or not path else "/" + path)
-        model.facts[i] = replace(f, attrs=tuple((k, repr(full) if k == "path" else v) for k, v in f.attrs))
+        attrs = tuple((k, v) for k, v in f.attrs if k != "path") + (("path", repr(full)),)
+        model.facts[i] = replace(f, attrs=attrs)
+
+
+def _apply_route_names(model: ProjectModel) -> None:
+    """Pyramid routes a view by the name of a route declared elsewhere (`config.add_route(
+    "login", "/login")`, `@view_config(route_name="login")`): the view's path is the pattern
+    of the one route of that name in the project; a name declared twice or not at all stays."""
+    patterns: dict[str, list[str]] = {}
+    for f in model.of_kind("route-name"):
+        patterns.setdefault(_unquote(f.get("name")), []).append(f.get("pattern"))
+    for i, f in enumerate(model.facts):
+        if f.kind not in ("route", "route-ref") or f.get("framework") != "pyramid":
+            continue
+        found = patterns.get(_unquote(f.get("path")), [])
+        if len(found) == 1:
+            attrs = tuple((k, found[0] if k == "path" else v) for k, v in f.attrs)
+            model.facts[i] = replace(f, attrs=attrs)
 
 
 def _scopes(model: ProjectModel, root: Path | None) -> None:
@@ -1091,8 +1130,9 @@ def _set(scope: Scope, context: str, reason: str, route: Fact | None = None) -> 
 def http_methods(fact: Fact) -> str:
     """`GET`, `GET,POST` or `*` (any/unknown) for a route fact or OpenAPI operation."""
     method = _unquote(fact.get("method")).lower()
-    if method.startswith("add_"):
-        method = method[4:]
+    for verb_prefix in ("add_", "on_"):  # aiohttp's `add_post`; Falcon's `on_post`, `on_get_collection`
+        if method.startswith(verb_prefix):
+            method = method[len(verb_prefix):].split("_")[0]
     if method in HTTP_METHODS:
         return method.upper()
     listed = re.findall(r"[A-Za-z]+", fact.get("methods"))

@@ -78,6 +78,7 @@ SA_LOOP = "database.python.sqlalchemy-query-per-loop-iteration"
 DJ_LOOP = "database.python.django-query-per-loop-iteration"
 UNBOUNDED = "database.python.unbounded-query-in-route"
 LOGIN = "ratelimit.python.login-handler-without-rate-limit"
+SIGNUP = "ratelimit.python.signup-handler-without-rate-limit"
 
 
 # -- connexion: routes come only from the OpenAPI spec ----------------------------------
@@ -354,6 +355,93 @@ def test_tornado_findings(cli):
         # LogoutHandler.get clears the login cookie: a GET from any site logs the user out
         ("api.python.logout-accepts-get", "notebookd/handlers.py", 50): ("low", "handler"),
     }
+
+
+# -- Pyramid and Cornice: view_config, add_view, route names, services ---------------
+
+PYRAMID = "pyramid-cornice"
+
+
+def test_pyramid_routes_resolve_route_names_and_cornice_service_paths(cli):
+    got = routes(PYRAMID, model_of(cli, PYRAMID))
+    assert got[("POST", "/login")] == ("shelf/views.py", 15, "login", "shelf/views.py", 15)
+    assert got[("GET", "/books/{isbn}")] == ("shelf/views.py", 31, "book_cover", "shelf/views.py", 31)
+    # config.add_view(home, route_name="home"): registered in the app factory
+    assert got[("*", "/")] == ("shelf/views.py", 11, "home", "shelf/__init__.py", 14)
+    # orders = Service(path="/orders"), then @orders.get() / @orders.post()
+    assert got[("GET", "/orders")][:3] == ("shelf/services.py", 12, "list_orders")
+    assert got[("POST", "/orders")][:3] == ("shelf/services.py", 18, "create_order")
+    assert got[("POST", "/readers")][:3] == ("shelf/services.py", 27, "register")
+    assert {r["framework"] for r in model_of(cli, PYRAMID)["routes"]} == {"pyramid", "cornice"}
+
+
+def test_pyramid_view_class_methods_are_handlers_and_its_helpers_are_not(cli):
+    handlers = entry_points(PYRAMID, model_of(cli, PYRAMID), "handler")
+    assert {("shelf/views.py", 43, "show"), ("shelf/views.py", 48, "rename")} <= handlers
+    assert not [h for h in handlers if h[2] in ("_titles", "__init__", "main")]
+    # the app factory builds the WSGI app (Configurator): library code, whoever calls it;
+    # the operator script's main is the only command
+    assert entry_points(PYRAMID, model_of(cli, PYRAMID), "cli") == {("shelf/scripts/import_covers.py", 8, "main")}
+
+
+def test_pyramid_findings(cli):
+    assert findings(PYRAMID, scan_of(cli, PYRAMID)) == {
+        # the login view checks the password with nothing limiting attempts (the framework-
+        # neutral rule: the Django one needs a Django module)
+        (LOGIN, "shelf/views.py", 16): ("high", "handler"),
+        # a person signs up with a password; the e-reader's `register` in services.py adds an
+        # account row too, but that module never mentions a password: a device, not a person
+        (SIGNUP, "shelf/views.py", 24): ("medium", "handler"),
+        (NO_TIMEOUT, "shelf/views.py", 34): ("high", "handler"),
+        # the operator script's call without a timeout is not reported
+    }
+
+
+# -- Falcon: responders named on_<verb> ----------------------------------------------
+
+FALCON = "falcon-resources"
+
+
+def test_falcon_responders_are_handlers_with_their_method(cli):
+    model = model_of(cli, FALCON)
+    got = {(r["method"], rel(FALCON, r["handler"]["path"]), r["handler"]["line"], r["handler"]["name"])
+           for r in model["routes"]}
+    assert got == {("GET", "queued/resources.py", 11, "on_get_collection"), ("GET", "queued/resources.py", 15, "on_get"),
+                   ("DELETE", "queued/resources.py", 21, "on_delete"), ("POST", "queued/resources.py", 30, "on_post"),
+                   ("POST", "queued/resources.py", 48, "on_post")}
+    assert {r["framework"] for r in model["routes"]} == {"falcon"}
+    # helpers of a resource class are not responders
+    assert not [h for h in entry_points(FALCON, model, "handler") if not h[2].startswith("on_")]
+
+
+def test_falcon_findings(cli):
+    found = findings(FALCON, scan_of(cli, FALCON))
+    # the webhook fan-out in a responder is a handler's call; the confirmation helper is library
+    assert found[(NO_TIMEOUT, "queued/resources.py", 34)] == ("high", "handler")
+    assert found[(NO_TIMEOUT, "queued/resources.py", 56)][1] == "library"
+    assert not [k for k in found if k[0] == NO_TIMEOUT and k[2] == 50]  # timeout=3
+
+
+# -- Pecan: exposed controller methods ------------------------------------------------
+
+PECAN = "pecan-controllers"
+
+
+def test_pecan_exposed_methods_are_handlers(cli):
+    model = model_of(cli, PECAN)
+    got = {(r["method"], r["handler"]["line"], r["handler"]["name"]) for r in model["routes"]}
+    assert got == {("*", 13, "get_all"), ("*", 18, "get_one"), ("*", 22, "post"), ("*", 36, "index"),
+                   ("GET", 40, "on_get"), ("DELETE", 44, "on_delete"), ("*", 51, "post")}
+    assert {r["framework"] for r in model["routes"]} == {"pecan"}
+    # the unexposed helper and the module-level maintenance function are not entry points
+    assert not [h for h in entry_points(PECAN, model, "handler") if h[2] in ("_load", "rotate_all_keys")]
+
+
+def test_pecan_findings(cli):
+    found = findings(PECAN, scan_of(cli, PECAN))
+    assert found[(NO_TIMEOUT, "vault/controllers/root.py", 25)] == ("high", "handler")
+    assert found[(NO_TIMEOUT, "vault/controllers/root.py", 64)][1] == "library"
+    assert (NO_TIMEOUT, "vault/controllers/root.py", 46) not in found  # timeout=10
 
 
 # -- GraphQL: graphene, strawberry, ariadne ------------------------------------------

@@ -37,6 +37,67 @@ def test_route_decorators_carry_path_method_and_router():
     ]
 
 
+def test_routes_without_a_path_argument_take_path_and_method_from_keywords_or_the_name():
+    got = facts_of('''
+        from cornice import Service
+        from pyramid.view import view_config
+
+        orders = Service(name="orders", path="/orders")
+
+        @view_config(route_name="login", request_method=("GET", "POST"), renderer="json")
+        def login(request):
+            pass
+
+        @view_config(context=HTTPForbidden)
+        def forbidden(request):
+            pass
+
+        @orders.post(validators=(valid_order,))
+        def create_order(request):
+            pass
+
+        @index.when(method="PUT", template="json")
+        def on_put(self):
+            pass
+
+        @pecan.expose("json")
+        def get_all(self):
+            pass
+
+        @expose("/list/")
+        def list(self):
+            pass
+
+        @rpc_method(name="Auth.login")
+        def login(username, password, **kwargs):
+            pass
+    ''')
+    assert got == [
+        ("route", 7, {"framework": "pyramid", "path": "'login'", "methods": "('GET', 'POST')", "via": "view_config"}),
+        ("route", 11, {"framework": "pyramid", "via": "view_config"}),
+        ("route", 15, {"framework": "cornice", "method": "post", "router": "orders", "via": "orders.post"}),
+        ("route", 19, {"framework": "pecan", "methods": "'PUT'", "via": "index.when"}),
+        ("route", 23, {"framework": "pecan", "via": "pecan.expose"}),
+        # a bare `expose` is Flask-AppBuilder's too: its views are known by their base class
+        # django-modernrpc: a JSON-RPC and XML-RPC method served by the web app
+        ("route", 31, {"framework": "modernrpc", "path": "'Auth.login'", "via": "rpc_method"}),
+    ]
+
+
+def test_a_decorator_spec_takes_the_path_from_an_argument_or_from_keywords_not_both(tmp_path, monkeypatch):
+    lang = tmp_path / "facts" / "python"
+    lang.mkdir(parents=True)
+    (lang / "web.yaml").write_text("decorators:\n  - kind: route\n    name: ^route$\n    path: any\n"
+                                   "    path_from: route_name\n")
+    monkeypatch.setattr(model_mod.paths, "facts_dir", lambda: tmp_path / "facts")
+    model_mod.source_fact_specs.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"python/web.yaml: decorators\[0\]: path takes the path"):
+            model_mod.source_fact_specs("python")
+    finally:
+        model_mod.source_fact_specs.cache_clear()
+
+
 def test_aiohttp_route_table_needs_the_table_assigned_in_the_module():
     table = facts_of('''
         from aiohttp import web
