@@ -85,17 +85,9 @@ def test_routes_without_a_path_argument_take_path_and_method_from_keywords_or_th
 
 
 def test_a_decorator_spec_takes_the_path_from_an_argument_or_from_keywords_not_both(tmp_path, monkeypatch):
-    lang = tmp_path / "facts" / "python"
-    lang.mkdir(parents=True)
-    (lang / "web.yaml").write_text("decorators:\n  - kind: route\n    name: ^route$\n    path: any\n"
-                                   "    path_from: route_name\n")
-    monkeypatch.setattr(model_mod.paths, "facts_dir", lambda: tmp_path / "facts")
-    model_mod.source_fact_specs.cache_clear()
-    try:
-        with pytest.raises(ValueError, match=r"python/web.yaml: decorators\[0\]: path takes the path"):
-            model_mod.source_fact_specs("python")
-    finally:
-        model_mod.source_fact_specs.cache_clear()
+    assert_bad_facts_file(tmp_path, monkeypatch, "web.yaml",
+                          "decorators:\n  - kind: route\n    name: ^route$\n    path: any\n    path_from: route_name\n",
+                          r"python/web.yaml: decorators\[0\]: path takes the path")
 
 
 def test_aiohttp_route_table_needs_the_table_assigned_in_the_module():
@@ -222,17 +214,24 @@ def test_newer_syntax_still_yields_decorator_and_base_facts():
         ("route", 12, "routes.get", "'/health'"), ("cli-class", 16, "BaseCommand", None)]
 
 
-def test_a_bad_decorator_spec_names_its_file_and_entry(tmp_path, monkeypatch):
+def assert_bad_facts_file(tmp_path, monkeypatch, name: str, text: str, error: str):
+    """Loading a facts folder holding only `name` fails with an error matching `error`."""
     lang = tmp_path / "facts" / "python"
     lang.mkdir(parents=True)
-    (lang / "shop.yaml").write_text("decorators:\n  - kind: job\n    name: ^task$\n    forms: call\n")
+    (lang / name).write_text(text)
     monkeypatch.setattr(model_mod.paths, "facts_dir", lambda: tmp_path / "facts")
     model_mod.source_fact_specs.cache_clear()
     try:
-        with pytest.raises(ValueError, match=r"python/shop.yaml: decorators\[0\]: unknown key\(s\) forms"):
+        with pytest.raises(ValueError, match=error):
             model_mod.source_fact_specs("python")
     finally:
         model_mod.source_fact_specs.cache_clear()
+
+
+def test_a_bad_decorator_spec_names_its_file_and_entry(tmp_path, monkeypatch):
+    assert_bad_facts_file(tmp_path, monkeypatch, "shop.yaml",
+                          "decorators:\n  - kind: job\n    name: ^task$\n    forms: call\n",
+                          r"python/shop.yaml: decorators\[0\]: unknown key\(s\) forms")
 
 
 def test_the_shipped_facts_files_load():
