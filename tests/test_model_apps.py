@@ -393,6 +393,10 @@ def test_pyramid_findings(cli):
         # account row too, but that module never mentions a password: a device, not a person
         (SIGNUP, "shelf/views.py", 24): ("medium", "handler"),
         (NO_TIMEOUT, "shelf/views.py", 34): ("high", "handler"),
+        # preview (this test scans with --preview): the matchdict value reaches the URL, and the
+        # SSRF rule does not see that the module constant before it fixes the host, one of the
+        # reasons that rule is preview
+        ("validation.python.ssrf-request-url", "shelf/views.py", 34): ("high", "handler"),
         # the operator script's call without a timeout is not reported
     }
 
