@@ -1007,6 +1007,36 @@ def test_flask_mail_without_timeout_is_one_finding_unless_the_process_sets_a_soc
     assert json.loads(proc.stdout)["findings"] == []
 
 
+NOTIFIER = '''import smtplib
+import urllib.request
+
+
+def notify_prowl(url):
+    return urllib.request.urlopen(url).read()
+
+
+def notify_mail(host, message):
+    with smtplib.SMTP(host) as server:
+        server.send_message(message)
+'''
+
+
+def test_a_socket_default_set_at_startup_settles_stdlib_clients_and_one_set_on_one_path_does_not(cli, write_tree):
+    rules = ["resilience.python.urllib-without-timeout", "resilience.python.smtp-client-without-timeout"]
+    args = [a for r in rules for a in ("--rule", r)]
+    # an FTP fetch that sets the default right before its own call leaves it unset until it runs
+    root = write_tree({"tracker/notifiers.py": NOTIFIER,
+                       "tracker/ftp.py": "import socket\nimport urllib.request\n\n\ndef fetch_ftp(url):\n"
+                                         "    socket.setdefaulttimeout(30)\n    return urllib.request.urlopen(url)\n"})
+    proc = cli("scan", ".", *args, "--format", "json", "--fail-on", "never", cwd=root)
+    found = sorted((f["rule"], f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"])
+    assert found == [(rules[1], "tracker/notifiers.py", 10), (rules[0], "tracker/notifiers.py", 6)]
+    (root / "tracker/start.py").write_text("import socket\n\n\ndef initialize(config):\n"
+                                           "    socket.setdefaulttimeout(config.socket_timeout)\n")
+    proc = cli("scan", ".", *args, "--format", "json", "--fail-on", "never", cwd=root)
+    assert json.loads(proc.stdout)["findings"] == []
+
+
 LDAP_BACKEND = '''import ldap
 
 
