@@ -331,7 +331,7 @@ def parse_fact(result: dict) -> Fact | None:
 
 DECORATOR_KEYS = {"kind", "framework", "name", "form", "path", "path_from", "method_from", "first_param",
                   "receiver_from", "field"}
-BASE_KEYS = {"kind", "framework", "base"}
+BASE_KEYS = {"kind", "framework", "base", "unless_text"}
 
 
 @dataclass(frozen=True)
@@ -362,6 +362,7 @@ class BaseFact:
     framework: str
     base: re.Pattern
     source: str = ""
+    unless_text: re.Pattern | None = None  # not in a module whose text matches (another framework's class)
 
 
 @functools.cache
@@ -415,7 +416,8 @@ def _base_spec(raw, where: str, stem: str) -> BaseFact:
     _check(raw, BASE_KEYS, CLASS_KINDS, where)
     if not raw.get("base"):
         raise ValueError(f"{where}: base (a regex on the base class as written) is required")
-    return BaseFact(raw["kind"], str(raw.get("framework", "")), _regex(raw, "base", where), f"facts.{stem}.{raw['kind']}")
+    return BaseFact(raw["kind"], str(raw.get("framework", "")), _regex(raw, "base", where), f"facts.{stem}.{raw['kind']}",
+                    _regex(raw, "unless_text", where))
 
 
 def _is_string(node) -> bool:
@@ -470,9 +472,11 @@ def decorator_facts(scope: Scope, decorators: list, first_param: str, module_cal
     return out
 
 
-def base_facts(scope: Scope) -> list[Fact]:
+def base_facts(scope: Scope, text: str) -> list[Fact]:
     out = []
     for spec in source_fact_specs("python")[1]:
+        if spec.unless_text and spec.unless_text.search(text):
+            continue
         for base in scope.bases:
             if spec.base.search(base):
                 attrs = (("framework", spec.framework), ("via", base)) if spec.framework else (("via", base),)
@@ -816,7 +820,7 @@ def read_source(path: str, text: str, calls: CallGraph | None = None) -> tuple[l
                 bases = [ast.unparse(b) for b in node.bases]
                 scope = Scope("class", node.name, path, start, node.end_lineno or start,
                               bases=[" ".join(b.split()) for b in bases if b])
-                facts += base_facts(scope)
+                facts += base_facts(scope, text)
                 if mentions_on_commit and _defers_enqueue_to_commit(node):
                     facts.append(Fact("commit-deferred-task-base", path, scope.start, scope.end,
                                       (("name", node.name),), "source.on-commit-task-base"))
@@ -1033,7 +1037,7 @@ def _indented_read(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
     facts = []
     for scope in scopes:
         if scope.kind == "class":
-            facts += base_facts(scope)
+            facts += base_facts(scope, text)
             continue
         head, texts = decorators.get(id(scope), ("", []))
         nodes = []
@@ -1130,7 +1134,8 @@ def _set(scope: Scope, context: str, reason: str, route: Fact | None = None) -> 
 def http_methods(fact: Fact) -> str:
     """`GET`, `GET,POST` or `*` (any/unknown) for a route fact or OpenAPI operation."""
     method = _unquote(fact.get("method")).lower()
-    for verb_prefix in ("add_", "on_"):  # aiohttp's `add_post`; Falcon's `on_post`, `on_get_collection`
+    # aiohttp's `add_post`; Falcon's `on_post`, `on_get_collection`; Twisted's `render_POST`
+    for verb_prefix in ("add_", "on_", "render_"):
         if method.startswith(verb_prefix):
             method = method[len(verb_prefix):].split("_")[0]
     if method in HTTP_METHODS:

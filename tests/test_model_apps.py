@@ -448,6 +448,36 @@ def test_pecan_findings(cli):
     assert (NO_TIMEOUT, "vault/controllers/root.py", 46) not in found  # timeout=10
 
 
+
+# -- Twisted Web resources and XML-RPC procedures -------------------------------------
+
+TWISTED = "twisted-resources"
+
+
+def test_twisted_render_methods_and_xmlrpc_procedures_are_handlers(cli):
+    model = model_of(cli, TWISTED)
+    got = {(r["method"], r["framework"], rel(TWISTED, r["handler"]["path"]), r["handler"]["name"])
+           for r in model["routes"]}
+    assert got == {("GET", "twisted", "lookupd/resources.py", "render_GET"),
+                   ("POST", "twisted", "lookupd/resources.py", "render_POST"),
+                   ("*", "twisted-xmlrpc", "lookupd/resources.py", "xmlrpc_purge"),
+                   ("*", "twisted-xmlrpc", "lookupd/resources.py", "xmlrpc_sync"),
+                   ("*", "xmlrpc", "lookupd/legacy_rpc.py", "ping"),
+                   ("*", "xmlrpc", "lookupd/legacy_rpc.py", "stats")}
+    # a Twisted `Resource` is not Flask-RESTful's: its helpers and constructor are not handlers,
+    # nor are the XMLRPC resource's methods without the `xmlrpc_` prefix
+    handlers = {h[2] for h in entry_points(TWISTED, model, "handler")}
+    assert handlers == {"render_GET", "render_POST", "xmlrpc_purge", "xmlrpc_sync", "ping", "stats"}
+
+
+def test_twisted_findings(cli):
+    found = findings(TWISTED, scan_of(cli, TWISTED))
+    # request.args is request data (the `twisted` source model)
+    assert found[("database.python.sql-built-from-request-data", "lookupd/resources.py", 19)] == ("critical", "handler")
+    assert found[(NO_TIMEOUT, "lookupd/resources.py", 25)] == ("high", "handler")
+    assert found[(NO_TIMEOUT, "lookupd/legacy_rpc.py", 7)] == ("high", "handler")
+    assert found[(NO_TIMEOUT, "lookupd/resources.py", 30)][1] == "library"  # the replication helper
+
 # -- GraphQL: graphene, strawberry, ariadne ------------------------------------------
 
 GRAPHQL = "graphql-graphene"
