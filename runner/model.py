@@ -1259,7 +1259,21 @@ def _mark_references(model: ProjectModel) -> None:
         for scope in found:
             what = {"handler": "registered as a route", "resolver": "registered as a GraphQL resolver",
                     "job": "enqueued as a background job"}[context]
-            _set(scope, context, f"{what} ({_describe(f)}) at {f.path}:{f.start}", f if context == "handler" else None)
+            reason = f"{what} ({_describe(f)}) at {f.path}:{f.start}"
+            if scope.kind == "class" and f.get("exposes") == "public-methods":
+                # an XML-RPC instance: the server publishes its public methods, not `_helpers`
+                for method in _methods(model, scope):
+                    if not method.name.startswith("_"):
+                        _set(method, context, f"method of {scope.name}: {reason}", f)
+                continue
+            _set(scope, context, reason, f if context == "handler" else None)
+
+
+def _methods(model: ProjectModel, cls: Scope) -> list[Scope]:
+    """The functions defined directly in a class's body (not nested in one of its methods)."""
+    inside = [s for s in model.scopes.get(cls.path, ()) if s is not cls and cls.start < s.start and s.end <= cls.end]
+    return [s for s in inside if s.kind == "function"
+            and not any(o is not s and o.start <= s.start and s.end <= o.end for o in inside)]
 
 
 def _mark_specs(model: ProjectModel) -> None:

@@ -463,11 +463,14 @@ def test_twisted_render_methods_and_xmlrpc_procedures_are_handlers(cli):
                    ("*", "twisted-xmlrpc", "lookupd/resources.py", "xmlrpc_purge"),
                    ("*", "twisted-xmlrpc", "lookupd/resources.py", "xmlrpc_sync"),
                    ("*", "xmlrpc", "lookupd/legacy_rpc.py", "ping"),
-                   ("*", "xmlrpc", "lookupd/legacy_rpc.py", "stats")}
+                   ("*", "xmlrpc", "lookupd/legacy_rpc.py", "stats"),
+                   ("*", "xmlrpc", "lookupd/legacy_rpc.py", "resync")}
     # a Twisted `Resource` is not Flask-RESTful's: its helpers and constructor are not handlers,
-    # nor are the XMLRPC resource's methods without the `xmlrpc_` prefix
+    # nor are the XMLRPC resource's methods without the `xmlrpc_` prefix; an instance registered
+    # with the standard library's server publishes its public methods only
     handlers = {h[2] for h in entry_points(TWISTED, model, "handler")}
-    assert handlers == {"render_GET", "render_POST", "xmlrpc_purge", "xmlrpc_sync", "ping", "stats"}
+    assert handlers == {"render_GET", "render_POST", "xmlrpc_purge", "xmlrpc_sync", "ping", "stats",
+                        "resync"}
 
 
 def test_twisted_findings(cli):
@@ -477,6 +480,8 @@ def test_twisted_findings(cli):
     assert found[(NO_TIMEOUT, "lookupd/resources.py", 25)] == ("high", "handler")
     assert found[(NO_TIMEOUT, "lookupd/legacy_rpc.py", 7)] == ("high", "handler")
     assert found[(NO_TIMEOUT, "lookupd/resources.py", 30)][1] == "library"  # the replication helper
+    assert found[(NO_TIMEOUT, "lookupd/legacy_rpc.py", 19)] == ("high", "handler")  # MaintenanceApi.resync
+    assert found[(NO_TIMEOUT, "lookupd/legacy_rpc.py", 23)][1] == "library"  # its private helper
 
 # -- GraphQL: graphene, strawberry, ariadne ------------------------------------------
 
