@@ -472,11 +472,14 @@ def decorator_facts(scope: Scope, decorators: list, first_param: str, module_cal
     return out
 
 
-def base_facts(scope: Scope, text: str) -> list[Fact]:
+def base_specs_for(text: str) -> list[BaseFact]:
+    """The `bases:` specs that apply to a module (once per file: `unless_text` reads all of it)."""
+    return [spec for spec in source_fact_specs("python")[1] if not (spec.unless_text and spec.unless_text.search(text))]
+
+
+def base_facts(scope: Scope, specs: list[BaseFact]) -> list[Fact]:
     out = []
-    for spec in source_fact_specs("python")[1]:
-        if spec.unless_text and spec.unless_text.search(text):
-            continue
+    for spec in specs:
         for base in scope.bases:
             if spec.base.search(base):
                 attrs = (("framework", spec.framework), ("via", base)) if spec.framework else (("via", base),)
@@ -719,8 +722,7 @@ def _apply_router_prefixes(model: ProjectModel) -> None:
         if not prefix or (f.get("path") and path == f.get("path").strip()):
             continue
         full = prefix + (path if path.startswith("/") or not path else "/" + path)
-        attrs = tuple((k, v) for k, v in f.attrs if k != "path") + (("path", repr(full)),)
-        model.facts[i] = replace(f, attrs=attrs)
+        model.facts[i] = _with_path(f, repr(full))
 
 
 def _apply_route_names(model: ProjectModel) -> None:
@@ -735,8 +737,12 @@ def _apply_route_names(model: ProjectModel) -> None:
             continue
         found = patterns.get(_unquote(f.get("path")), [])
         if len(found) == 1:
-            attrs = tuple((k, found[0] if k == "path" else v) for k, v in f.attrs)
-            model.facts[i] = replace(f, attrs=attrs)
+            model.facts[i] = _with_path(f, found[0])
+
+
+def _with_path(fact: Fact, path: str) -> Fact:
+    """The route fact with `path` as its path (set, or added when it had none)."""
+    return replace(fact, attrs=tuple((k, v) for k, v in fact.attrs if k != "path") + (("path", path),))
 
 
 def _scopes(model: ProjectModel, root: Path | None) -> None:
@@ -811,6 +817,7 @@ def read_source(path: str, text: str, calls: CallGraph | None = None) -> tuple[l
                     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
                     for t in node.targets if isinstance(t, ast.Name)}
     out, facts = [], []
+    base_specs = base_specs_for(text)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
@@ -820,7 +827,7 @@ def read_source(path: str, text: str, calls: CallGraph | None = None) -> tuple[l
                 bases = [ast.unparse(b) for b in node.bases]
                 scope = Scope("class", node.name, path, start, node.end_lineno or start,
                               bases=[" ".join(b.split()) for b in bases if b])
-                facts += base_facts(scope, text)
+                facts += base_facts(scope, base_specs)
                 if mentions_on_commit and _defers_enqueue_to_commit(node):
                     facts.append(Fact("commit-deferred-task-base", path, scope.start, scope.end,
                                       (("name", node.name),), "source.on-commit-task-base"))
@@ -1035,9 +1042,10 @@ def _indented_read(path: str, text: str) -> tuple[list[Scope], list[Fact]]:
     scopes, decorators = _indented_scopes(path, text)
     module_calls = {m.group(1): m.group(2) for m in _MODULE_CALL.finditer(text)}
     facts = []
+    base_specs = base_specs_for(text)
     for scope in scopes:
         if scope.kind == "class":
-            facts += base_facts(scope, text)
+            facts += base_facts(scope, base_specs)
             continue
         head, texts = decorators.get(id(scope), ("", []))
         nodes = []
