@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -23,6 +24,14 @@ def run_cli(*args, cwd=None, env=None, timeout=600):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def rule_findings(tree, *rules) -> list[tuple[str, str, int]]:
+    """Scan `tree` (uncached) with only `rules`: each finding's (rule, path, start line)."""
+    proc = run_cli("scan", tree, *[a for r in rules for a in ("--rule", r)], "--format", "json",
+                   "--fail-on", "never", "--no-cache", cwd=tree)
+    assert proc.returncode == 0, proc.stderr
+    return [(f["rule"], f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]]
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ works on every authenticate() call (django-axes, django-defender): the `login-li
 of another file settles it."""
 import json
 
+from conftest import rule_findings
+
 RULE = "ratelimit.python.django-login-form-without-ratelimit"
 
 FORMS = '''from django import forms
@@ -32,36 +34,34 @@ AUTHENTICATION_BACKENDS = [
 '''
 
 
-def findings_of(cli, tree):
-    proc = cli("scan", tree, "--rule", RULE, "--format", "json", "--fail-on", "never", "--no-cache", cwd=tree)
-    assert proc.returncode == 0, proc.stderr
-    return [(f["rule"], f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]]
+def findings_of(tree):
+    return rule_findings(tree, RULE)
 
 
-def test_login_form_without_limiter_is_reported(cli, write_tree):
+def test_login_form_without_limiter_is_reported(write_tree):
     tree = write_tree({"shop/forms.py": FORMS, "shop/settings.py": SETTINGS.format(extra="", backend="")})
-    assert findings_of(cli, tree) == [(RULE, "shop/forms.py", 11)]
+    assert findings_of(tree) == [(RULE, "shop/forms.py", 11)]
 
 
-def test_axes_in_settings_settles_every_login_form(cli, write_tree):
+def test_axes_in_settings_settles_every_login_form(write_tree):
     tree = write_tree({"shop/forms.py": FORMS,
                        "shop/settings.py": SETTINGS.format(extra='    "axes",\n',
                                                            backend='    "axes.backends.AxesStandaloneBackend",\n')})
-    assert findings_of(cli, tree) == []
+    assert findings_of(tree) == []
 
 
 def test_axes_only_in_test_settings_settles_nothing(cli, write_tree):
     test_settings = SETTINGS.format(extra='    "axes",\n', backend='    "axes.backends.AxesStandaloneBackend",\n')
     tree = write_tree({"shop/forms.py": FORMS, "shop/settings.py": SETTINGS.format(extra="", backend=""),
                        "shop/test_settings.py": test_settings})
-    assert findings_of(cli, tree) == [(RULE, "shop/forms.py", 11)]
+    assert findings_of(tree) == [(RULE, "shop/forms.py", 11)]
     assert json.loads(cli("model", tree, "--format", "json").stdout)["login_limiters"] == []
 
 
-def test_defender_middleware_settles_it_too(cli, write_tree):
+def test_defender_middleware_settles_it_too(write_tree):
     settings = SETTINGS.format(extra="", backend="") + 'MIDDLEWARE = [\n    "defender.middleware.FailedLoginMiddleware",\n]\n'
     tree = write_tree({"shop/forms.py": FORMS, "shop/settings.py": settings})
-    assert findings_of(cli, tree) == []
+    assert findings_of(tree) == []
 
 
 def test_model_lists_the_login_limiter(cli, write_tree):
@@ -105,17 +105,15 @@ class SignInForm(AuthenticationForm):
 '''
 
 
-def view_findings_of(cli, tree):
-    proc = cli("scan", tree, "--rule", VIEW_RULE, "--format", "json", "--fail-on", "never", "--no-cache", cwd=tree)
-    assert proc.returncode == 0, proc.stderr
-    return [(f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]]
+def view_findings_of(tree):
+    return [(path, line) for _, path, line in rule_findings(tree, VIEW_RULE)]
 
 
-def test_a_login_view_is_limited_by_the_project_form_that_rate_limits_in_clean(cli, write_tree):
+def test_a_login_view_is_limited_by_the_project_form_that_rate_limits_in_clean(write_tree):
     limited = write_tree({"shop/views.py": LOGIN_VIEW, "shop/forms.py": LIMITED_FORM, "shop/ratelimit.py": ""})
-    assert view_findings_of(cli, limited) == []
+    assert view_findings_of(limited) == []
     plain = write_tree({"shop/views.py": LOGIN_VIEW, "shop/forms.py": PLAIN_FORM})
-    assert view_findings_of(cli, plain) == [("shop/views.py", 6)]
+    assert view_findings_of(plain) == [("shop/views.py", 6)]
 
 
 def test_model_lists_login_forms_that_rate_limit(cli, write_tree):

@@ -1,6 +1,6 @@
 """A public sign-up without a rate limit is reported unless the project installs a CAPTCHA
 app (the `signup-captcha` fact of its settings), whose field the sign-up form carries."""
-import json
+from conftest import rule_findings
 
 RULE = "ratelimit.python.signup-handler-without-rate-limit"
 
@@ -42,25 +42,19 @@ SECRET_KEY = "dev-only"
 '''
 
 
-def findings_of(cli, tree):
-    proc = cli("scan", tree, "--rule", RULE, "--format", "json", "--fail-on", "never", "--no-cache", cwd=tree)
-    assert proc.returncode == 0, proc.stderr
-    return [(f["rule"], f["evidence"]["path"], f["evidence"]["start_line"]) for f in json.loads(proc.stdout)["findings"]]
-
-
-def test_public_signup_without_limit_is_reported(cli, write_tree):
+def test_public_signup_without_limit_is_reported(write_tree):
     tree = write_tree({"shop/views.py": VIEWS, "shop/urls.py": URLS, "shop/settings.py": SETTINGS.format(extra="")})
-    assert findings_of(cli, tree) == [(RULE, "shop/views.py", 14)]
+    assert rule_findings(tree, RULE) == [(RULE, "shop/views.py", 14)]
 
 
-def test_an_installed_captcha_app_settles_the_signup(cli, write_tree):
+def test_an_installed_captcha_app_settles_the_signup(write_tree):
     for app in ("captcha", "django_recaptcha", "hcaptcha"):
         tree = write_tree({"shop/views.py": VIEWS, "shop/urls.py": URLS,
                            "shop/settings.py": SETTINGS.format(extra=f'    "{app}",\n')})
-        assert findings_of(cli, tree) == [], app
+        assert rule_findings(tree, RULE) == [], app
 
 
-def test_a_captcha_only_in_test_settings_settles_nothing(cli, write_tree):
+def test_a_captcha_only_in_test_settings_settles_nothing(write_tree):
     tree = write_tree({"shop/views.py": VIEWS, "shop/urls.py": URLS, "shop/settings.py": SETTINGS.format(extra=""),
                        "shop/test_settings.py": SETTINGS.format(extra='    "captcha",\n')})
-    assert findings_of(cli, tree) == [(RULE, "shop/views.py", 14)]
+    assert rule_findings(tree, RULE) == [(RULE, "shop/views.py", 14)]
