@@ -88,6 +88,21 @@ def test_verdict_join_by_fingerprint_not_line(tmp_path):
         "demo\tdatabase.python.n-plus-one\tapp/other.py\t10\tbbbb\t\t"]
 
 
+def test_a_verdict_row_per_line_when_another_copy_takes_over_the_fingerprint(tmp_path):
+    # the rule stopped matching the first copy of a line (line 10): the copy on line 40 now has
+    # its fingerprint, and its own row decides; a key with rows on other lines only is ambiguous
+    path = tmp_path / "verdicts.tsv"
+    path.write_text(VERDICT_HEAD
+                    + "demo\tdatabase.python.n-plus-one\tapp/views.py\t10\taaaa\tFP\tlimited by a decorator\n"
+                    + "demo\tdatabase.python.n-plus-one\tapp/views.py\t40\taaaa\tTP\tno limit on this view\n")
+    verdicts = fmod.load_verdicts(path)
+    pairs, stale = fmod.join([F(line=40)], verdicts)
+    assert pairs[0][1].verdict == "TP"
+    assert [(v.line, v.verdict) for v in stale] == [(10, "FP")]
+    assert fmod.join([F(line=25)], verdicts)[0][0][1] is None
+    assert fmod.missing_rows([F(line=25)], verdicts) == ["demo\tdatabase.python.n-plus-one\tapp/views.py\t25\taaaa\t\t"]
+
+
 @pytest.mark.parametrize("row, message", [
     ("demo\tr.python.x\ta.py\t1\tfp\tmaybe\twhy\n", "verdict must be one of TP, FP, noise"),
     ("demo\tr.python.x\ta.py\t1\tfp\tTP\t\n", "needs a one-line reason"),

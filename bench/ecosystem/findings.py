@@ -200,8 +200,11 @@ class Verdict:
         return (self.project, self.rule, self.path, self.fingerprint)
 
 
-def load_verdicts(path: Path) -> dict[tuple, Verdict]:
-    out: dict[tuple, Verdict] = {}
+def load_verdicts(path: Path) -> dict[tuple, list[Verdict]]:
+    """Verdicts by finding key. One key may hold rows for several lines: when a rule stops
+    matching an earlier copy of the same code, the next copy takes over its fingerprint (the
+    occurrence number shifts), and that copy's verdict is a row of its own with its line."""
+    out: dict[tuple, list[Verdict]] = {}
     if not path.is_file():
         return out
     for n, row in _rows(path, VERDICT_COLUMNS, "verdicts"):
@@ -215,18 +218,25 @@ def load_verdicts(path: Path) -> dict[tuple, Verdict]:
         except ValueError:
             raise EcosystemError(f"{path}:{n}: line must be a number, not {row['line']!r}") from None
         v = Verdict(row["project"], row["rule"], row["path"], line, row["fingerprint"], row["verdict"], row["reason"])
-        if v.key in out:
+        if any(other.line == v.line for other in out.get(v.key, ())):
             raise EcosystemError(f"{path}:{n}: second verdict for {v.project} {v.rule} {v.path} {v.fingerprint}")
-        out[v.key] = v
+        out.setdefault(v.key, []).append(v)
     return out
 
 
-def join(findings: list[Finding], verdicts: dict[tuple, Verdict]):
+def verdict_for(f: Finding, verdicts: dict[tuple, list[Verdict]]) -> Verdict | None:
+    """The row on the finding's line; else the key's only row (the finding moved)."""
+    rows = verdicts.get(f.key, [])
+    exact = [v for v in rows if v.line == f.line]
+    return exact[0] if exact else (rows[0] if len(rows) == 1 else None)
+
+
+def join(findings: list[Finding], verdicts: dict[tuple, list[Verdict]]):
     """(finding, verdict or None) per finding, and the verdicts that match no finding (stale:
     the finding is gone or its code changed)."""
-    pairs = [(f, verdicts.get(f.key)) for f in findings]
-    used = {f.key for f in findings}
-    stale = [v for k, v in verdicts.items() if k not in used]
+    pairs = [(f, verdict_for(f, verdicts)) for f in findings]
+    used = {id(v) for _, v in pairs if v is not None}
+    stale = [v for rows in verdicts.values() for v in rows if id(v) not in used]
     return pairs, sorted(stale, key=lambda v: (v.project, v.path, v.line, v.rule))
 
 
@@ -288,7 +298,7 @@ def current_tsv(findings: list[Finding], codes: dict[tuple, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def missing_rows(findings: list[Finding], verdicts: dict[tuple, Verdict]) -> list[str]:
+def missing_rows(findings: list[Finding], verdicts: dict[tuple, list[Verdict]]) -> list[str]:
     """verdicts.tsv rows, ready to fill in (verdict and reason empty), for findings without one."""
     return [tsv_row([f.project, f.rule, f.path, f.line, f.fingerprint]) + "\t\t"
-            for f in sorted(findings, key=sort_key) if f.key not in verdicts]
+            for f in sorted(findings, key=sort_key) if verdict_for(f, verdicts) is None]

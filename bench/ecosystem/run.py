@@ -187,7 +187,7 @@ def run(args) -> int:
         all_diff.new += d.new
         all_diff.gone += d.gone
         all_diff.moved += d.moved
-        missing = sum(1 for f in cur if f.key not in verdicts)
+        missing = sum(1 for f in cur if fmod.verdict_for(f, verdicts) is None)
         missing_total += missing
         secs = now[p.name]["seconds"]
         notes = now[p.name].get("notes")
@@ -226,7 +226,7 @@ def run(args) -> int:
         write_atomic(root / "diff.txt", render_diff(all_diff, limit=None) + "\n")
     print(diff_text)
 
-    pairs_missing = [f for p in chosen for f in now[p.name]["findings"] if f.key not in verdicts]
+    pairs_missing = [f for p in chosen for f in now[p.name]["findings"] if fmod.verdict_for(f, verdicts) is None]
     if args.missing_verdicts:
         print()
         print("# verdicts.tsv rows to fill in (verdict: TP, FP or noise; reason: one line)")
