@@ -124,7 +124,9 @@ def counting_notes() -> list[str]:
         "- **findings**: what the pack reports on the project today (`bench/ecosystem/snapshot.json`).",
         "- **verdicted**, **TP**, **FP**, **noise**: findings with a row in "
         "[precision/verdicts.tsv](precision/verdicts.tsv) (joined on project, rule, path and the runner's "
-        "fingerprint, so a verdict survives lines moving). *noise* is a finding that is technically right but "
+        "fingerprint, so a verdict survives lines moving; when a rule stops matching one copy of a line and the "
+        "next copy takes over its fingerprint, that copy gets a row of its own with its line). *noise* is a "
+        "finding that is technically right but "
         "not worth a reviewer's time.",
         "- **precision** = TP / verdicted; findings without a verdict are left out of it, so read it beside "
         "*verdicted*. `n/a`: nothing verdicted.",
